@@ -1,0 +1,58 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { MIGRATIONS } from '../../../migrations/index.js';
+import { AuthModule } from './auth/auth.module.js';
+import { Clock } from './common/clock.js';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule, type ServerSecrets } from './config/config.module.js';
+import { EnvironmentsModule } from './environments/environments.module.js';
+import { HealthModule } from './health/health.module.js';
+import { RuntimeModule } from './runtime/runtime.module.js';
+import { TemplatesModule } from './templates/templates.module.js';
+import { TerminalModule } from './terminal/terminal.module.js';
+import { UsersModule } from './users/users.module.js';
+
+/** Process-wide helpers every feature may inject. */
+@Global()
+@Module({ providers: [Clock], exports: [Clock] })
+class CoreModule {}
+
+/** What the application module is built from at boot. */
+export interface AppModuleOptions {
+  config: AppConfig;
+  secrets: ServerSecrets;
+  databaseUrl: string;
+}
+
+/** The root module: configuration, database (migrations run at start, never synchronize), features. */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(options.config, options.secrets),
+        CoreModule,
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: options.databaseUrl,
+          autoLoadEntities: true,
+          synchronize: false,
+          migrations: MIGRATIONS,
+          migrationsRun: true,
+          migrationsTransactionMode: 'each',
+          logging: ['error', 'migration'],
+          retryAttempts: 3,
+          retryDelay: 1000,
+        }),
+        RuntimeModule,
+        AuthModule,
+        UsersModule,
+        TemplatesModule,
+        EnvironmentsModule,
+        TerminalModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,109 @@
+import { isIP } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import { Logger, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import { AppModule } from './app.module.js';
+import { HttpExceptionFilter, sendError } from './common/http-exception.filter.js';
+import { createValidationPipe } from './common/validation.js';
+import { SERVER_VERSION } from './common/version.js';
+import { ConfigError, type AppConfig } from './config/app-config.js';
+import { resolveSecrets } from './config/secrets.js';
+import { openDatabase } from './database/database.js';
+import { TerminalIoAdapter } from './terminal/terminal-io.adapter.js';
+
+/** A server that listens, and how to stop it. */
+export interface RunningServer {
+  app: INestApplication;
+  /** `http://host:port` it listens on. */
+  url: string;
+  port: number;
+  /** Stops accepting, closes sockets and the database, then the embedded PostgreSQL if any. */
+  stop(): Promise<void>;
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+/** Applies the HTTP conventions of API.md to an application: prefix, parsing, validation, errors, docs. */
+export function configureApp(app: NestExpressApplication, config: AppConfig): void {
+  const logger = new Logger('Http');
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: config.BODY_LIMIT });
+  app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT, extended: false });
+  // Errors of the body parsers happen before Nest's routing: answered here in the API's shape.
+  app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
+    if (!error) return next();
+    sendError(response, error, logger, request);
+  });
+  app.setGlobalPrefix('api/v1', { exclude: ['device', '.well-known/{*path}', 'metrics'] });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useWebSocketAdapter(new TerminalIoAdapter(app));
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('DevPocket API')
+      .setDescription('Control plane of DevPocket, the mobile-first cloud IDE. The terminal is on Socket.IO (`/terminal`) and plain WebSocket (`/api/v1/ws/terminal/{id}`).')
+      .setVersion(SERVER_VERSION)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
+}
+
+/**
+ * Starts the whole server from a validated configuration: data directory, database (embedded
+ * PostgreSQL when DATABASE_URL is unset), migrations, then HTTP, Socket.IO and WebSocket on
+ * HOST:PORT.
+ * @throws ConfigError when the local runtime would serve shells on a non-loopback address without LOCAL_RUNTIME_ALLOW_REMOTE
+ */
+export async function startServer(config: AppConfig): Promise<RunningServer> {
+  Logger.overrideLogger(config.LOG_LEVEL);
+  const logger = new Logger('Bootstrap');
+  if (!isLoopback(config.HOST) && !config.LOCAL_RUNTIME_ALLOW_REMOTE) {
+    throw new ConfigError(
+      `HOST ${config.HOST} is not a loopback address: the local runtime gives shells on this host, so set LOCAL_RUNTIME_ALLOW_REMOTE=true to serve it there`,
+    );
+  }
+  await mkdir(config.dataDir, { recursive: true });
+  const database = await openDatabase(config, logger);
+  let app: NestExpressApplication | undefined;
+  try {
+    const secrets = await resolveSecrets(config, logger);
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, secrets, databaseUrl: database.url }), {
+      bodyParser: false,
+      logger: config.LOG_LEVEL,
+      abortOnError: false,
+    });
+    configureApp(app, config);
+    await app.listen(config.PORT, config.HOST);
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await database.close();
+    throw error;
+  }
+  const address = app.getHttpServer().address() as { port: number };
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  const url = `http://${host}:${address.port}`;
+  const running = app;
+  let stopping: Promise<void> | undefined;
+  return {
+    app: running,
+    url,
+    port: address.port,
+    stop: () =>
+      (stopping ??= (async () => {
+        try {
+          await running.close();
+        } finally {
+          await database.close();
+        }
+      })()),
+  };
+}

@@ -1,0 +1,26 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { AppConfig } from './app-config.js';
+
+/** Secrets resolved at boot: given by configuration, or generated once into DATA_DIR. */
+export class ServerSecrets {
+  constructor(
+    /** HMAC key for access tokens (HS256). */
+    readonly jwtSecret: string,
+  ) {}
+}
+
+/** Makes the validated {@link AppConfig} and {@link ServerSecrets} injectable everywhere. */
+@Global()
+@Module({})
+export class ConfigModule {
+  static forRoot(config: AppConfig, secrets: ServerSecrets): DynamicModule {
+    return {
+      module: ConfigModule,
+      providers: [
+        { provide: AppConfig, useValue: config },
+        { provide: ServerSecrets, useValue: secrets },
+      ],
+      exports: [AppConfig, ServerSecrets],
+    };
+  }
+}

@@ -1,0 +1,248 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { EnvironmentRuntime, type RuntimeEnvironment } from '@devpocket/runtime';
+import { DomainException, ErrorCode } from '../common/domain.exception.js';
+import { violatedUniqueConstraint } from '../common/postgres-errors.js';
+import type { Page } from '../common/validation.js';
+import { TemplatesService } from '../templates/templates.service.js';
+import {
+  toEnvironmentDto,
+  type CreateEnvironmentDto,
+  type EnvironmentDto,
+  type EnvironmentLogsDto,
+  type ListEnvironmentsQueryDto,
+} from './dto/environment.dto.js';
+import { EnvironmentEvents } from './environment-events.js';
+import type { EnvironmentEntity } from './environment.entity.js';
+import {
+  allowedStatuses,
+  canPerform,
+  ENVIRONMENT_STATUSES,
+  predecessorsOf,
+  statusOnRequest,
+  type EnvironmentStatus,
+  type LifecycleAction,
+} from './environment-state.js';
+import { EnvironmentsRepository } from './environments.repository.js';
+import { LifecycleQueue } from './lifecycle-queue.js';
+
+const NOT_TERMINATING = ENVIRONMENT_STATUSES.filter((status) => status !== 'terminating');
+
+function runtimeView(env: EnvironmentEntity): RuntimeEnvironment {
+  return { id: env.id, userId: env.userId, name: env.name };
+}
+
+function describeFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.slice(0, 2000) || 'unknown runtime failure';
+}
+
+/**
+ * Environments and their lifecycle (API.md "Environments"). Requests change the status at
+ * once with a compare-and-set and answer; the runtime work runs after, one operation at a time
+ * per environment, each step persisted, and any failure ends in `error` with `lastError`.
+ */
+@Injectable()
+export class EnvironmentsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(EnvironmentsService.name);
+  private readonly queue = new LifecycleQueue();
+
+  constructor(
+    private readonly environments: EnvironmentsRepository,
+    private readonly templates: TemplatesService,
+    private readonly runtime: EnvironmentRuntime,
+    private readonly events: EnvironmentEvents,
+  ) {}
+
+  /**
+   * Creates an environment from a template and starts it in the background (`creating` →
+   * `provisioning` → `running`).
+   * @throws DomainException TEMPLATE_NOT_FOUND (404), TEMPLATE_UNAVAILABLE (422), ENVIRONMENT_NAME_TAKEN (409)
+   */
+  async create(userId: string, input: CreateEnvironmentDto): Promise<EnvironmentDto> {
+    const template = await this.templates.getEntity(input.templateId);
+    if (template.status !== 'active') throw new DomainException(ErrorCode.TEMPLATE_UNAVAILABLE, `Template ${template.name} is ${template.status}`);
+    if (input.clusterId) throw new DomainException(ErrorCode.NOT_FOUND, 'Cluster not found');
+    let env: EnvironmentEntity;
+    try {
+      env = await this.environments.insert({
+        userId,
+        name: input.name,
+        templateId: template.id,
+        clusterId: null,
+        runtime: this.runtime.kind,
+        resources: { ...template.resources, ...input.resources },
+        status: 'creating',
+      });
+    } catch (error) {
+      if (violatedUniqueConstraint(error) === 'uq_environments_user_name') throw this.nameTaken(input.name);
+      throw error;
+    }
+    this.publish(env);
+    void this.queue.enqueue(env.id, (signal) => this.bringUp(env, signal));
+    return toEnvironmentDto(env);
+  }
+
+  async list(userId: string, query: ListEnvironmentsQueryDto): Promise<Page<EnvironmentDto>> {
+    const [items, total] = await this.environments.listOwned(userId, query);
+    return { items: items.map(toEnvironmentDto), total, limit: query.limit, offset: query.offset };
+  }
+
+  /** @throws DomainException ENVIRONMENT_NOT_FOUND (404), also for another user's environment */
+  async get(userId: string, id: string): Promise<EnvironmentDto> {
+    return toEnvironmentDto(await this.getOwned(userId, id));
+  }
+
+  /** The environment row when `userId` owns it. @throws DomainException ENVIRONMENT_NOT_FOUND (404) */
+  async getOwned(userId: string, id: string): Promise<EnvironmentEntity> {
+    const env = await this.environments.findOwned(userId, id);
+    if (!env) throw new DomainException(ErrorCode.ENVIRONMENT_NOT_FOUND, 'Environment not found');
+    return env;
+  }
+
+  /** @throws DomainException ENVIRONMENT_NOT_FOUND (404), ENVIRONMENT_NAME_TAKEN (409) */
+  async rename(userId: string, id: string, name: string): Promise<EnvironmentDto> {
+    const env = await this.getOwned(userId, id);
+    try {
+      await this.environments.rename(env.id, name);
+    } catch (error) {
+      if (violatedUniqueConstraint(error) === 'uq_environments_user_name') throw this.nameTaken(name);
+      throw error;
+    }
+    return this.get(userId, id);
+  }
+
+  /**
+   * Asks for `start`, `stop` or `restart`: the status changes at once (202) and the runtime work
+   * follows in the background.
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), INVALID_STATE (422) when the status does not allow it
+   */
+  async request(userId: string, id: string, action: Exclude<LifecycleAction, 'delete'>): Promise<EnvironmentDto> {
+    const env = await this.getOwned(userId, id);
+    const from = allowedStatuses(action) ?? [];
+    const updated = canPerform(action, env.status) ? await this.environments.transition(env.id, from, statusOnRequest(action)) : null;
+    if (!updated) {
+      const current = (await this.environments.findById(env.id))?.status ?? env.status;
+      throw new DomainException(ErrorCode.INVALID_STATE, `Cannot ${action} an environment that is ${current} (allowed from: ${from.join(', ')})`, [
+        { field: 'status', message: `is ${current}` },
+      ]);
+    }
+    this.publish(updated);
+    const operation = action === 'stop' ? (signal: AbortSignal) => this.bringDown(updated, signal) : (signal: AbortSignal) => this.bringUp(updated, signal);
+    void this.queue.enqueue(env.id, operation);
+    return toEnvironmentDto(updated);
+  }
+
+  /**
+   * Deletes an environment in any state (202): it turns `terminating` at once, what is in flight
+   * is cancelled, then the runtime removes everything and the row goes.
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404)
+   */
+  async remove(userId: string, id: string): Promise<EnvironmentDto> {
+    const env = await this.getOwned(userId, id);
+    return toEnvironmentDto(await this.terminate(env).accepted);
+  }
+
+  /** Destroys every environment of a user and waits for it (account deletion). */
+  async destroyAllOwned(userId: string): Promise<void> {
+    const envs = await this.environments.findAllOwned(userId);
+    await Promise.all(envs.map((env) => this.terminate(env).done));
+  }
+
+  /** The last `tail` lines of the environment's log. @throws DomainException ENVIRONMENT_NOT_FOUND (404) */
+  async logs(userId: string, id: string, tail: number): Promise<EnvironmentLogsDto> {
+    const env = await this.getOwned(userId, id);
+    return { lines: await this.runtime.logs(runtimeView(env), { tail }) };
+  }
+
+  /** Finishes what a previous server process left in flight. */
+  async onApplicationBootstrap(): Promise<void> {
+    const pending = await this.environments.findByStatuses(['creating', 'provisioning', 'installing', 'restarting', 'stopping', 'terminating']);
+    for (const env of pending) {
+      this.logger.log(`resuming ${env.status} of environment ${env.id}`);
+      if (env.status === 'terminating') void this.queue.enqueue(env.id, (signal) => this.destroy(env, signal), { preempt: true });
+      else if (env.status === 'stopping') void this.queue.enqueue(env.id, (signal) => this.bringDown(env, signal));
+      else void this.queue.enqueue(env.id, (signal) => this.bringUp(env, signal));
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.drain();
+  }
+
+  private terminate(env: EnvironmentEntity): { accepted: Promise<EnvironmentEntity>; done: Promise<void> } {
+    const accepted = this.environments.transition(env.id, NOT_TERMINATING, 'terminating').then((updated) => {
+      if (updated) this.publish(updated);
+      return updated ?? { ...env, status: 'terminating' as const };
+    });
+    const done = accepted.then(() => this.queue.enqueue(env.id, (signal) => this.destroy(env, signal), { preempt: true }));
+    return { accepted, done };
+  }
+
+  /**
+   * provision → start → running, each status recorded. A new environment passes through
+   * `provisioning`; a start request is already there; a restart stays `restarting` until running.
+   */
+  private async bringUp(env: EnvironmentEntity, signal: AbortSignal): Promise<void> {
+    try {
+      if (env.status === 'creating' && !(await this.step(env, 'provisioning'))) return;
+      const template = await this.templates.getEntity(env.templateId);
+      await this.runtime.provision(runtimeView(env), template, env.resources);
+      if (signal.aborted) return;
+      if (env.status === 'restarting') await this.runtime.stop(runtimeView(env));
+      await this.runtime.start(runtimeView(env));
+      if (signal.aborted) return;
+      await this.step(env, 'running', { lastError: null });
+    } catch (error) {
+      if (!signal.aborted) await this.fail(env, error);
+    }
+  }
+
+  private async bringDown(env: EnvironmentEntity, signal: AbortSignal): Promise<void> {
+    try {
+      await this.runtime.stop(runtimeView(env));
+      if (signal.aborted) return;
+      await this.step(env, 'stopped');
+    } catch (error) {
+      if (!signal.aborted) await this.fail(env, error);
+    }
+  }
+
+  private async destroy(env: EnvironmentEntity, _signal: AbortSignal): Promise<void> {
+    try {
+      await this.runtime.destroy(runtimeView(env));
+      await this.environments.delete(env.id);
+      this.events.publish({ environmentId: env.id, userId: env.userId, status: 'deleted' });
+    } catch (error) {
+      await this.fail(env, error);
+      throw error;
+    }
+  }
+
+  /**
+   * Moves the environment to `to` when the state machine allows it from its current status;
+   * false when it has moved elsewhere meanwhile (e.g. deleted), so the caller stops.
+   */
+  private async step(env: EnvironmentEntity, to: EnvironmentStatus, fields: { lastError?: string | null } = {}): Promise<boolean> {
+    const updated = await this.environments.transition(env.id, predecessorsOf(to), to, fields);
+    if (!updated) return false;
+    env.status = updated.status;
+    this.publish(updated);
+    return true;
+  }
+
+  private async fail(env: EnvironmentEntity, error: unknown): Promise<void> {
+    const lastError = describeFailure(error);
+    this.logger.warn(`environment ${env.id} failed: ${lastError}`);
+    await this.step(env, 'error', { lastError });
+  }
+
+  private publish(env: EnvironmentEntity): void {
+    this.events.publish({ environmentId: env.id, userId: env.userId, status: env.status });
+  }
+
+  private nameTaken(name: string): DomainException {
+    return new DomainException(ErrorCode.ENVIRONMENT_NAME_TAKEN, `You already have an environment named ${name}`, [
+      { field: 'name', message: 'is already used by another of your environments' },
+    ]);
+  }
+}

@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { EnvironmentRuntime } from '@devpocket/runtime';
+import { DataSource } from 'typeorm';
+import { SERVER_VERSION } from '../common/version.js';
+
+/** `{status, database, cache, runtime, version}` of GET /health/ready. */
+export interface ReadinessReport {
+  status: 'ok' | 'error';
+  database: 'up' | 'down';
+  cache: 'up' | 'down';
+  runtime: 'up' | 'down';
+  version: string;
+}
+
+const CHECK_TIMEOUT_MS = 2000;
+const run = promisify(execFile);
+
+function withTimeout<T>(work: Promise<T>): Promise<T> {
+  return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS).unref())]);
+}
+
+/** The server's version and its dependencies' health. */
+@Injectable()
+export class HealthService {
+  readonly version = SERVER_VERSION;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly runtime: EnvironmentRuntime,
+  ) {}
+
+  async readiness(): Promise<ReadinessReport> {
+    const [database, runtime] = await Promise.all([
+      this.probe(() => this.dataSource.query('SELECT 1')),
+      this.probe(() => (this.runtime.kind === 'local' ? run('tmux', ['-V']) : Promise.resolve())),
+    ]);
+    // No shared cache is configured yet: the in-process one is always up.
+    const cache = 'up' as const;
+    const ok = database === 'up' && runtime === 'up' && cache === 'up';
+    return { status: ok ? 'ok' : 'error', database, cache, runtime, version: this.version };
+  }
+
+  private async probe(check: () => Promise<unknown>): Promise<'up' | 'down'> {
+    try {
+      await withTimeout(check());
+      return 'up';
+    } catch {
+      return 'down';
+    }
+  }
+}

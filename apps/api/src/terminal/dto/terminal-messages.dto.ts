@@ -1,0 +1,89 @@
+import { plainToInstance } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, validateSync } from 'class-validator';
+import { DomainException, ErrorCode } from '../../common/domain.exception.js';
+
+/** Terminal sizes accepted, in character cells. */
+export const MIN_COLS = 2;
+export const MAX_COLS = 1000;
+export const MIN_ROWS = 2;
+export const MAX_ROWS = 500;
+/** Largest input message, in characters (a paste on a phone is well under this). */
+export const MAX_INPUT_LENGTH = 65536;
+
+/** `attach` (Socket.IO): which environment, the client's size, and what it last saw. */
+export class AttachMessage {
+  @IsUUID('all', { message: 'environmentId must be a UUID' })
+  environmentId: string;
+
+  @IsInt()
+  @Min(MIN_COLS)
+  @Max(MAX_COLS)
+  cols: number;
+
+  @IsInt()
+  @Min(MIN_ROWS)
+  @Max(MAX_ROWS)
+  rows: number;
+
+  @IsOptional()
+  @IsUUID('all', { message: 'sessionId must be a UUID' })
+  sessionId?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  lastSeq?: number;
+
+  @IsOptional()
+  @IsBoolean()
+  readOnly?: boolean;
+}
+
+/** `input`: keystrokes as UTF-8 text; `seq` numbers the client's inputs for exactly-once resend. */
+export class InputMessage {
+  @IsString()
+  @MaxLength(MAX_INPUT_LENGTH)
+  data: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  seq?: number;
+}
+
+/** `resize`: the client's new size in character cells. */
+export class ResizeMessage {
+  @IsInt()
+  @Min(MIN_COLS)
+  @Max(MAX_COLS)
+  cols: number;
+
+  @IsInt()
+  @Min(MIN_ROWS)
+  @Max(MAX_ROWS)
+  rows: number;
+}
+
+/** `ack`: output received up to byte `seq` of the session's stream. */
+export class AckMessage {
+  @IsInt()
+  @Min(0)
+  seq: number;
+}
+
+/**
+ * Validates a message received on a socket against its class (unknown fields refused).
+ * @throws DomainException VALIDATION_FAILED naming each broken rule
+ */
+export function parseMessage<T extends object>(type: new () => T, payload: unknown): T {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new DomainException(ErrorCode.VALIDATION_FAILED, 'The message must be a JSON object');
+  }
+  const message = plainToInstance(type, payload);
+  const errors = validateSync(message, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) {
+    const details = errors.flatMap((error) => Object.values(error.constraints ?? {}).map((text) => ({ field: error.property, message: text })));
+    throw new DomainException(ErrorCode.VALIDATION_FAILED, details.map((detail) => detail.message).join('; '), details);
+  }
+  return message;
+}

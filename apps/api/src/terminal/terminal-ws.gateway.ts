@@ -1,0 +1,171 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { AuthUser } from '../auth/auth-user.js';
+import { AuthService } from '../auth/auth.service.js';
+import { DomainException, ErrorCode } from '../common/domain.exception.js';
+import { InputMessage, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
+import { TerminalService, type TerminalSession } from './terminal.service.js';
+
+/** `/api/v1/ws/terminal/{environmentId}` (API.md "Terminal and logs over plain WebSocket"). */
+const TERMINAL_PATH = /^\/api\/v1\/ws\/terminal\/([^/]+)\/?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Largest frame accepted from a client, in bytes. */
+const MAX_FRAME_BYTES = 256 * 1024;
+/** WebSocket close codes (RFC 6455 §7.4.1; 4000–4999 for the application). */
+const CLOSE_NORMAL = 1000;
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_POLICY = 1008;
+const CLOSE_NOT_RUNNING = 4409;
+
+/** Refuses an upgrade with a plain HTTP answer carrying the error body of API.md. */
+function refuse(socket: Duplex, statusCode: number, code: string, message: string): void {
+  const body = JSON.stringify({ statusCode, code, message });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' }[statusCode] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function clamp(value: string | null, min: number, max: number, fallback: number): number {
+  const number = value === null ? NaN : Number(value);
+  return Number.isInteger(number) ? Math.min(max, Math.max(min, number)) : fallback;
+}
+
+/**
+ * The original mobile protocol: a plain WebSocket of JSON text frames per terminal, on the
+ * same HTTP server as Socket.IO (which keeps `/socket.io`). The access token comes as
+ * `?token=` (or an `Authorization: Bearer` header); a bad one is refused at the upgrade with
+ * 401, a missing or foreign environment with 404. `welcome` is the first frame.
+ */
+@Injectable()
+export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(TerminalWsGateway.name);
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private server?: HttpServer;
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly auth: AuthService,
+    private readonly terminals: TerminalService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.server = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
+    this.server.on('upgrade', this.onUpgrade);
+  }
+
+  beforeApplicationShutdown(): void {
+    this.server?.off('upgrade', this.onUpgrade);
+    for (const client of this.wss.clients) client.close(CLOSE_GOING_AWAY, 'server_restart');
+    this.wss.close();
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/socket.io/')) return; // Socket.IO's own upgrade listener answers it.
+    socket.on('error', (error) => this.logger.debug(`upgrade socket error: ${error.message}`));
+    const match = TERMINAL_PATH.exec(url.pathname);
+    if (!match) return refuse(socket, 404, ErrorCode.NOT_FOUND, 'No WebSocket endpoint at this path');
+    void this.authorize(request, url, match[1]).then(
+      ({ user, environmentId }) =>
+        this.wss.handleUpgrade(request, socket, head, (ws) =>
+          this.serve(ws, user, environmentId, clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24)),
+        ),
+      (error: unknown) => {
+        if (error instanceof DomainException) refuse(socket, error.status, error.code, error.message);
+        else {
+          this.logger.error(`terminal upgrade failed: ${(error as Error)?.stack ?? String(error)}`);
+          refuse(socket, 500, ErrorCode.INTERNAL_ERROR, 'Internal server error');
+        }
+      },
+    );
+  }
+
+  /** @throws DomainException UNAUTHORIZED (401), INVALID_ID (400), ENVIRONMENT_NOT_FOUND (404) */
+  private async authorize(request: IncomingMessage, url: URL, rawId: string): Promise<{ user: AuthUser; environmentId: string }> {
+    const header = request.headers.authorization;
+    const token = url.searchParams.get('token') ?? (header?.startsWith('Bearer ') ? header.slice(7) : null);
+    if (!token) throw new DomainException(ErrorCode.UNAUTHORIZED, 'An access token is required (?token=)');
+    const user = await this.auth.authenticateAccessToken(token);
+    const environmentId = decodeURIComponent(rawId);
+    if (!UUID.test(environmentId)) throw new DomainException(ErrorCode.INVALID_ID, 'The environment id must be a UUID');
+    await this.terminals.findEnvironment(user, environmentId);
+    return { user, environmentId };
+  }
+
+  private async serve(ws: WebSocket, user: AuthUser, environmentId: string, cols: number, rows: number): Promise<void> {
+    const send = (frame: Record<string, unknown>) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    };
+    let session: TerminalSession | undefined;
+    let closed = false;
+    ws.on('close', () => {
+      closed = true;
+      session?.detach();
+    });
+    ws.on('error', (error) => this.logger.debug(`terminal websocket error: ${error.message}`));
+    ws.on('message', (raw: RawData, isBinary: boolean) => {
+      try {
+        if (!session) throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, 'The terminal is not attached yet');
+        this.onFrame(session, raw, isBinary, send);
+      } catch (error) {
+        send({ type: 'error', ...this.describe(error) });
+      }
+    });
+    try {
+      send({ type: 'welcome', environment: await this.terminals.findEnvironment(user, environmentId) });
+      const attached = await this.terminals.attach(user, { environmentId, cols, rows }, 'websocket', {
+        output: (data) => send({ type: 'output', data }),
+        status: (status) => send({ type: 'status_update', status }),
+        exit: (reason) => {
+          send({ type: 'exit', reason });
+          ws.close(CLOSE_NORMAL, reason);
+        },
+      });
+      session = attached.session;
+      if (closed) session.detach();
+    } catch (error) {
+      const described = this.describe(error);
+      send({ type: 'error', ...described });
+      ws.close(described.code === ErrorCode.ENVIRONMENT_NOT_RUNNING ? CLOSE_NOT_RUNNING : CLOSE_POLICY, described.code);
+    }
+  }
+
+  private onFrame(session: TerminalSession, raw: RawData, isBinary: boolean, send: (frame: Record<string, unknown>) => void): void {
+    if (isBinary) throw new DomainException(ErrorCode.VALIDATION_FAILED, 'Frames must be JSON text');
+    let frame: unknown;
+    try {
+      frame = JSON.parse(raw.toString());
+    } catch {
+      throw new DomainException(ErrorCode.INVALID_JSON, 'The frame is not valid JSON');
+    }
+    const { type, ...payload } = (typeof frame === 'object' && frame !== null ? frame : {}) as { type?: unknown };
+    switch (type) {
+      case 'input': {
+        const message = parseMessage(InputMessage, payload);
+        session.input(message.data, message.seq);
+        return;
+      }
+      case 'resize': {
+        const message = parseMessage(ResizeMessage, payload);
+        session.resize(message.cols, message.rows);
+        return;
+      }
+      case 'ping':
+        send({ type: 'pong' });
+        return;
+      default:
+        throw new DomainException(ErrorCode.VALIDATION_FAILED, 'type must be one of input, resize, ping');
+    }
+  }
+
+  private describe(error: unknown): { code: string; message: string } {
+    if (error instanceof DomainException) return { code: error.code, message: error.message };
+    this.logger.error(`terminal websocket failed: ${(error as Error)?.stack ?? String(error)}`);
+    return { code: ErrorCode.INTERNAL_ERROR, message: 'Internal server error' };
+  }
+}

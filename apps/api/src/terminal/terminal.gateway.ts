@@ -1,0 +1,140 @@
+import { Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import type { AuthUser } from '../auth/auth-user.js';
+import { AuthService } from '../auth/auth.service.js';
+import { DomainException, ErrorCode } from '../common/domain.exception.js';
+import { AckMessage, AttachMessage, InputMessage, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
+import { TerminalService, type AttachResult, type ExitReason, type TerminalSession } from './terminal.service.js';
+
+/** Events the server emits on `/terminal` (API.md "Terminal over Socket.IO"). */
+export interface TerminalServerEvents {
+  output: (payload: { data: string; seq: number }) => void;
+  status: (payload: { status: string }) => void;
+  exit: (payload: { reason: ExitReason }) => void;
+  error: (payload: { code: string; message: string }) => void;
+  pong: (payload: { at: string }) => void;
+}
+
+/** Per-socket state: who is connected, and the one terminal session it carries. */
+interface TerminalSocketData {
+  user: AuthUser;
+  session?: TerminalSession;
+}
+
+type TerminalSocket = Socket<Record<string, never>, TerminalServerEvents, Record<string, never>, TerminalSocketData>;
+type ErrorAck = { error: { code: string; message: string } };
+
+function errorPayload(error: unknown, logger: Logger): { code: string; message: string } {
+  if (error instanceof DomainException) return { code: error.code, message: error.message };
+  logger.error(`terminal request failed: ${(error as Error)?.stack ?? String(error)}`);
+  return { code: ErrorCode.INTERNAL_ERROR, message: 'Internal server error' };
+}
+
+/**
+ * The terminal over Socket.IO v4, namespace `/terminal`. The access token comes in the
+ * handshake (`auth: { token }`); a bad one is refused at connect with `UNAUTHORIZED`. One
+ * socket carries one attached terminal; closing it detaches the tmux client only.
+ */
+@WebSocketGateway({ namespace: '/terminal' })
+export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisconnect<TerminalSocket> {
+  private readonly logger = new Logger(TerminalGateway.name);
+
+  constructor(
+    private readonly auth: AuthService,
+    private readonly terminals: TerminalService,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    namespace.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      if (typeof token !== 'string' || token.length === 0) return next(new Error(ErrorCode.UNAUTHORIZED));
+      this.auth.authenticateAccessToken(token).then(
+        (user) => {
+          (socket.data as TerminalSocketData).user = user;
+          next();
+        },
+        () => next(new Error(ErrorCode.UNAUTHORIZED)),
+      );
+    });
+  }
+
+  @SubscribeMessage('attach')
+  async attach(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): Promise<AttachResult | ErrorAck> {
+    try {
+      if (socket.data.session) throw new DomainException(ErrorCode.VALIDATION_FAILED, 'This socket already carries a terminal; open another socket');
+      const request = parseMessage(AttachMessage, body);
+      const { session, result } = await this.terminals.attach(socket.data.user, request, 'socket.io', {
+        output: (data, seq) => socket.emit('output', { data, seq }),
+        status: (status) => socket.emit('status', { status }),
+        exit: (reason) => {
+          socket.emit('exit', { reason });
+          socket.disconnect(true);
+        },
+      });
+      if (!socket.connected) {
+        session.detach();
+        throw new DomainException(ErrorCode.VALIDATION_FAILED, 'The socket closed while attaching');
+      }
+      socket.data.session = session;
+      return result;
+    } catch (error) {
+      return { error: errorPayload(error, this.logger) };
+    }
+  }
+
+  @SubscribeMessage('input')
+  input(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): void {
+    this.handle(socket, () => {
+      const message = parseMessage(InputMessage, body);
+      this.session(socket).input(message.data, message.seq);
+    });
+  }
+
+  @SubscribeMessage('resize')
+  resize(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): void {
+    this.handle(socket, () => {
+      const message = parseMessage(ResizeMessage, body);
+      this.session(socket).resize(message.cols, message.rows);
+    });
+  }
+
+  @SubscribeMessage('ack')
+  ack(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): void {
+    this.handle(socket, () => {
+      parseMessage(AckMessage, body);
+      this.session(socket);
+    });
+  }
+
+  @SubscribeMessage('ping')
+  ping(@ConnectedSocket() socket: TerminalSocket): void {
+    socket.emit('pong', { at: new Date().toISOString() });
+  }
+
+  handleDisconnect(socket: TerminalSocket): void {
+    socket.data.session?.detach();
+    socket.data.session = undefined;
+  }
+
+  private session(socket: TerminalSocket): TerminalSession {
+    const session = socket.data.session;
+    if (!session) throw new DomainException(ErrorCode.VALIDATION_FAILED, 'Attach to an environment first');
+    return session;
+  }
+
+  private handle(socket: TerminalSocket, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      socket.emit('error', errorPayload(error, this.logger));
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export * from './environment-runtime.js';
+export * from './local/local-runtime.js';
+export * from './quantity.js';

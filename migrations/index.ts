@@ -1,0 +1,4 @@
+import { InitialSchema1763712000000 } from './1763712000000-initial-schema.js';
+
+/** Every migration, oldest first; TypeORM runs the pending ones at start. */
+export const MIGRATIONS = [InitialSchema1763712000000];
