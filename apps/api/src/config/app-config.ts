@@ -136,7 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) {
-    const lines = errors.flatMap((error) => Object.values(error.constraints ?? {}).map((text) => `- ${text}`));
+    const lines = errors.flatMap((error) => Object.values(error.constraints ?? {}).map((text) => `- ${error.property}: ${text}`));
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return config;
