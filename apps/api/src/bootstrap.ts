@@ -6,7 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module.js';
-import { HttpExceptionFilter, sendError } from './common/http-exception.filter.js';
+import { ErrorDto, HttpExceptionFilter, sendError } from './common/http-exception.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import { SERVER_VERSION } from './common/version.js';
 import { ConfigError, type AppConfig } from './config/app-config.js';
@@ -53,7 +53,18 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       .setVersion(SERVER_VERSION)
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
       .build(),
+    { extraModels: [ErrorDto] },
   );
+  // Every error answer has the one body of API.md: give each documented 4xx/5xx its schema.
+  for (const operations of Object.values(document.paths)) {
+    for (const operation of Object.values(operations) as Array<{ responses?: Record<string, { content?: unknown }> }>) {
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if (Number(status) >= 400 && !response.content) {
+          response.content = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorDto' } } };
+        }
+      }
+    }
+  }
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { DomainException, ErrorCode, type ErrorDetail } from './domain.exception.js';
 
@@ -98,4 +99,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     sendError(http.getResponse<Response>(), error, this.logger, http.getRequest<Request>());
   }
+}
+
+/** OpenAPI schema of {@link ErrorBody}. */
+export class ErrorDetailDto {
+  @ApiPropertyOptional({ example: 'name' }) field?: string;
+  @ApiProperty({ example: 'name must be 1-63 lower-case letters, digits or -' }) message: string;
+}
+
+/** OpenAPI schema of {@link ErrorBody}, the body of every error answer. */
+export class ErrorDto implements ErrorBody {
+  @ApiProperty({ example: 400 }) statusCode: number;
+  @ApiProperty({ enum: Object.values(ErrorCode), example: ErrorCode.VALIDATION_FAILED }) code: ErrorCode;
+  @ApiProperty({ example: 'name must be 1-63 lower-case letters, digits or -' }) message: string;
+  @ApiPropertyOptional({ type: [ErrorDetailDto] }) details?: ErrorDetailDto[];
 }

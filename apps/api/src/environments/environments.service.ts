@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { EnvironmentRuntime, type RuntimeEnvironment } from '@devpocket/runtime';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { violatedUniqueConstraint } from '../common/postgres-errors.js';
@@ -42,7 +42,7 @@ function describeFailure(error: unknown): string {
  * per environment, each step persisted, and any failure ends in `error` with `lastError`.
  */
 @Injectable()
-export class EnvironmentsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(EnvironmentsService.name);
   private readonly queue = new LifecycleQueue();
 
@@ -165,7 +165,8 @@ export class EnvironmentsService implements OnApplicationBootstrap, OnApplicatio
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Lets lifecycle work in flight finish while the database is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.queue.drain();
   }
 

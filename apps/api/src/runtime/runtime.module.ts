@@ -1,10 +1,11 @@
-import { Global, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { EnvironmentRuntime, LocalRuntime } from '@devpocket/runtime';
 import { AppConfig } from '../config/app-config.js';
 
 /**
  * Provides the {@link EnvironmentRuntime} the environments use. With no cluster configured it
- * is the local driver: tmux sessions on this host, files under DATA_DIR/environments.
+ * is the local driver: tmux sessions on this host, files under DATA_DIR/environments. Its tmux
+ * servers are left running at shutdown on purpose: shells outlive the API process.
  */
 @Global()
 @Module({
@@ -20,8 +21,4 @@ import { AppConfig } from '../config/app-config.js';
   ],
   exports: [EnvironmentRuntime],
 })
-export class RuntimeModule implements OnApplicationShutdown {
-  onApplicationShutdown(): void {
-    // tmux servers are left running on purpose: shells outlive the API process (DESIGN.md).
-  }
-}
+export class RuntimeModule {}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { EnvironmentRuntime, RuntimeError, type TerminalStream } from '@devpocket/runtime';
 import type { Subscription } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
@@ -116,7 +116,7 @@ const SHELL_ENDING = new Set<EnvironmentStatusChange['status']>(['stopping', 'st
  * status changes and ends sessions when their environment stops.
  */
 @Injectable()
-export class TerminalService implements OnModuleInit, OnApplicationShutdown {
+export class TerminalService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(TerminalService.name);
   private readonly sessions = new Map<string, Set<TerminalSession>>();
   private subscription?: Subscription;
@@ -165,8 +165,11 @@ export class TerminalService implements OnModuleInit, OnApplicationShutdown {
     return { session, result: { sessionId: session.id, seq: 0, resume, readOnly } };
   }
 
-  /** Tells every attached client to reconnect, and detaches them (the shells live on in tmux). */
-  onApplicationShutdown(): void {
+  /**
+   * Tells every attached client to reconnect, and detaches them (the shells live on in tmux).
+   * Runs before Nest closes the HTTP server and Socket.IO, so the `exit` still reaches them.
+   */
+  beforeApplicationShutdown(): void {
     this.subscription?.unsubscribe();
     for (const live of [...this.sessions.values()]) for (const session of [...live]) session.end('server_restart');
   }

@@ -28,13 +28,17 @@ export class ResourcesInputDto {
   storage?: string;
 }
 
-export class CreateEnvironmentDto {
+/** PATCH /environments/:id: the new name. */
+export class RenameEnvironmentDto {
   @ApiProperty({ example: 'my-app', pattern: ENVIRONMENT_NAME.source })
   @IsString()
   @MaxLength(63)
   @Matches(ENVIRONMENT_NAME, { message: NAME_MESSAGE })
   name: string;
+}
 
+/** POST /environments. */
+export class CreateEnvironmentDto extends RenameEnvironmentDto {
   @ApiProperty({ format: 'uuid' })
   @IsUUID('all', { message: 'templateId must be a UUID' })
   templateId: string;
@@ -49,14 +53,6 @@ export class CreateEnvironmentDto {
   @ValidateNested()
   @Type(() => ResourcesInputDto)
   resources?: ResourcesInputDto;
-}
-
-export class RenameEnvironmentDto {
-  @ApiProperty({ example: 'my-app', pattern: ENVIRONMENT_NAME.source })
-  @IsString()
-  @MaxLength(63)
-  @Matches(ENVIRONMENT_NAME, { message: NAME_MESSAGE })
-  name: string;
 }
 
 export class ListEnvironmentsQueryDto extends PageQueryDto {
