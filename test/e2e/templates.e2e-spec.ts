@@ -160,6 +160,16 @@ describe('Templates', () => {
     }
   });
 
+  it('lets a user who is not an admin read templates', async () => {
+    const plain = await registerUser(app.api);
+    expect(plain.user.role).toBe('user');
+    const list = await request('GET', `${app.api}/templates`, { token: plain.accessToken });
+    expect(list.status).toBe(200);
+    expect(list.body.total).toBe(4);
+    const one = await request('GET', `${app.api}/templates/${list.body.items[0].id}`, { token: plain.accessToken });
+    expect(one.status).toBe(200);
+  });
+
   it('refuses callers without a valid access token', async () => {
     const list = await request('GET', `${app.api}/templates`);
     expect(list.status).toBe(401);

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { mkdir } from 'node:fs/promises';
-import { Logger, type INestApplication } from '@nestjs/common';
+import { Logger, NotFoundException, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -93,6 +93,13 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
       abortOnError: false,
     });
     configureApp(app, config);
+    await app.init();
+    // Nest answers unknown routes under the global prefix and its exclusions; every other path
+    // gets the same 404 error body here, after all routes.
+    const httpLogger = new Logger('Http');
+    app.use((request: Request, response: Response) => {
+      sendError(response, new NotFoundException(`Cannot ${request.method} ${request.path}`), httpLogger, request);
+    });
     await app.listen(config.PORT, config.HOST);
   } catch (error) {
     await app?.close().catch(() => undefined);

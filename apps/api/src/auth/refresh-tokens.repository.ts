@@ -33,7 +33,8 @@ export class RefreshTokensRepository {
         .update(RefreshTokenEntity)
         .set({ revokedAt: now })
         .where('token_hash = :hash AND revoked_at IS NULL AND expires_at > :now', { hash: presentedHash, now })
-        .returning(['id', 'user_id', 'family_id'])
+        // TypeORM resolves an array of RETURNING columns by property name (unknown names are dropped); raw rows carry column names.
+        .returning(['id', 'userId', 'familyId'])
         .execute();
       const row = (claimed.raw as Array<{ id: string; user_id: string; family_id: string }>)[0];
       if (!row) {

@@ -52,6 +52,12 @@ export function toErrorBody(error: unknown, logger: Logger, requestId: string): 
     const statusCode = typeof parserError.status === 'number' ? parserError.status : 400;
     return { body: { statusCode, code, message } };
   }
+  // Any other client error of the body parsers (http-errors with `expose`), e.g. a gzip body that does not inflate.
+  const exposed = error as { status?: unknown; expose?: unknown };
+  if (typeof exposed?.status === 'number' && exposed.status >= 400 && exposed.status < 500 && exposed.expose === true && !(error instanceof HttpException)) {
+    const statusCode = exposed.status;
+    return { body: { statusCode, code: CODE_BY_STATUS[statusCode] ?? ErrorCode.VALIDATION_FAILED, message: 'The request body could not be read' } };
+  }
   if (error instanceof HttpException) {
     const statusCode = error.getStatus();
     if (statusCode < 500) {

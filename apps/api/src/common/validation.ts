@@ -1,4 +1,4 @@
-import { applyDecorators, Param, ParseUUIDPipe, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { applyDecorators, Param, ParseUUIDPipe, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { ApiParam, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { buildMessage, IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
@@ -13,13 +13,46 @@ function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   });
 }
 
+/** Deepest nesting of objects and arrays accepted in a body or query: DTOs are a few levels deep, and far deeper input would exhaust the stack of class-transformer. */
+const MAX_INPUT_DEPTH = 32;
+
+/**
+ * Screens a body or query before class-transformer sees it, without recursion: nesting at most
+ * {@link MAX_INPUT_DEPTH} deep, and no string holding U+0000, which PostgreSQL text cannot store.
+ * @returns the first problem found as an error detail, or undefined when the input is acceptable
+ */
+export function screenInput(input: unknown): ErrorDetail | undefined {
+  const pending: Array<{ value: unknown; path: string; depth: number }> = [{ value: input, path: '', depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path, depth } = next;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return { field: path || undefined, message: `${path || 'the input'} must not contain NUL characters` };
+    } else if (typeof value === 'object' && value !== null) {
+      if (depth >= MAX_INPUT_DEPTH) return { field: path || undefined, message: `${path || 'the input'} is nested more than ${MAX_INPUT_DEPTH} levels deep` };
+      for (const [key, child] of Object.entries(value)) pending.push({ value: child, path: path ? `${path}.${key}` : key, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/** {@link ValidationPipe} that first {@link screenInput screens} bodies and queries (path parameters have their own pipes). */
+class ApiValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const problem = screenInput(value);
+      if (problem) throw new DomainException(ErrorCode.VALIDATION_FAILED, problem.message, [problem]);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /**
  * The global validation pipe: DTO classes with class-validator, unknown fields refused
  * (whitelist + forbidNonWhitelisted), primitives converted from path and query strings.
  * Failures become 400 VALIDATION_FAILED with one `details` item per broken rule.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new ApiValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,

@@ -72,7 +72,8 @@ export class UsersRepository {
         lockedUntil: () => `CASE WHEN failed_login_count + 1 >= :max THEN :lockUntil::timestamptz ELSE locked_until END`,
       })
       .where('id = :id', { id, max: maxFailures, lockUntil })
-      .returning(['locked_until'])
+      // By property name: TypeORM drops unknown names from RETURNING; the raw row carries the column name.
+      .returning(['lockedUntil'])
       .execute();
     const row = (result.raw as Array<{ locked_until: Date | null }>)[0];
     return row?.locked_until ?? null;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsQuantity, PageQueryDto } from '../../common/validation.js';
 import { ResourcesDto } from '../../templates/dto/template.dto.js';
 import type { EnvironmentEntity } from '../environment.entity.js';
@@ -50,6 +50,7 @@ export class CreateEnvironmentDto extends RenameEnvironmentDto {
 
   @ApiPropertyOptional({ type: ResourcesInputDto })
   @IsOptional()
+  @IsObject({ message: 'resources must be an object' })
   @ValidateNested()
   @Type(() => ResourcesInputDto)
   resources?: ResourcesInputDto;

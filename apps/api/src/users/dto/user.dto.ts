@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { PLANS, ROLES, type Plan, type Role, type UserEntity } from '../user.entity.js';
 
 /** Usernames: 3–32 of a–z, 0–9, `_` and `-`, starting with a letter or digit; stored lower-case. */
@@ -38,7 +38,8 @@ export function toUserDto(user: UserEntity): UserDto {
 /** PATCH /users/me. */
 export class UpdateMeDto {
   @ApiProperty({ required: false, pattern: USERNAME_PATTERN.source })
-  @IsOptional()
+  // Absent means "keep it"; null is validated (and refused): the column cannot be null.
+  @ValidateIf((_dto, value) => value !== undefined)
   @Transform(normalizeIdentifier)
   @IsString()
   @Matches(USERNAME_PATTERN, { message: 'username must be 3-32 characters of a-z, 0-9, _ and -, starting with a letter or digit' })
