@@ -46,7 +46,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     server,
     async close() {
       await server.stop();
-      await new LocalRuntime({ dataDir, socketDir: config.TMUX_SOCKET_DIR }).killAllServers();
+      const runtime = new LocalRuntime({ dataDir, socketDir: config.TMUX_SOCKET_DIR });
+      await runtime.killAllServers();
+      await rm(runtime.socketDir, { recursive: true, force: true });
       await rm(dataDir, { recursive: true, force: true });
       await dropTestDatabase(databaseUrl);
     },

@@ -140,11 +140,19 @@ export class SocketTerminal {
     return { terminal, ack };
   }
 
-  /** Sends `attach` and resolves with the ack; the output's seq arithmetic restarts at the ack's `seq`. */
-  async attach(payload: AttachPayload, timeoutMs = WAIT_MS): Promise<AttachAck> {
-    const ack = (await this.socket.timeout(timeoutMs).emitWithAck('attach', payload)) as AttachAck;
-    if (!('error' in ack)) this.seq = ack.seq;
-    return ack;
+  /**
+   * Sends `attach` and resolves with the ack; the output's seq arithmetic restarts at the ack's
+   * `seq`. The restart happens in the ack callback itself, not in a promise continuation: output
+   * packets that arrive in the same network read as the ack are handled before any continuation.
+   */
+  attach(payload: AttachPayload, timeoutMs = WAIT_MS): Promise<AttachAck> {
+    return new Promise((resolveAck, rejectAck) => {
+      this.socket.timeout(timeoutMs).emit('attach', payload, (error: Error | null, ack: AttachAck) => {
+        if (error) return rejectAck(error);
+        if (!('error' in ack)) this.seq = ack.seq;
+        resolveAck(ack);
+      });
+    });
   }
 
   /** Types `data` (keystrokes) into the terminal. */
@@ -166,7 +174,7 @@ export class SocketTerminal {
     return this.waiters.until(
       () => this.text.match(pattern) ?? undefined,
       timeoutMs,
-      () => `no ${pattern} on the Socket.IO terminal within ${timeoutMs} ms; it shows:\n${this.text.slice(-2000)}`,
+      () => `no ${pattern} on the Socket.IO terminal within ${timeoutMs} ms; it shows:\n${this.text.slice(-2000)}\nraw: ${JSON.stringify(this.raw.slice(-3000))}`,
     );
   }
 
@@ -288,7 +296,7 @@ export class WsTerminal {
     return this.waiters.until(
       () => this.text.match(pattern) ?? undefined,
       timeoutMs,
-      () => `no ${pattern} on the WebSocket terminal within ${timeoutMs} ms; it shows:\n${this.text.slice(-2000)}`,
+      () => `no ${pattern} on the WebSocket terminal within ${timeoutMs} ms; it shows:\n${this.text.slice(-2000)}\nraw: ${JSON.stringify(this.raw.slice(-3000))}`,
     );
   }
 
@@ -313,6 +321,31 @@ export class WsTerminal {
   close(): void {
     if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close();
   }
+}
+
+/** What {@link shellSize} needs of a terminal client, whichever the transport. */
+export interface TypingTerminal {
+  type(data: string): void;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+/**
+ * Asks the shell for its size with `stty size` until it reports `rows`x`cols`; resolves with
+ * every size it reported (`"<rows>x<cols>"`), the last being the expected one. A resize reaches
+ * the shell when the tmux client process relays it to the tmux server, while keystrokes go to
+ * the server directly, so a command typed right after a resize may still see the old size.
+ */
+export async function shellSize(terminal: TypingTerminal, rows: number, cols: number, timeoutMs = WAIT_MS): Promise<string[]> {
+  const nonce = Math.random().toString(36).slice(2, 8).toUpperCase();
+  const seen: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; seen.at(-1) !== `${rows}x${cols}`; attempt += 1) {
+    if (Date.now() >= deadline || attempt > 100) throw new Error(`the shell did not report ${rows}x${cols} within ${timeoutMs} ms and 100 attempts; it reported ${seen.join(', ')}`);
+    terminal.type(`echo SIZE_${nonce}_${attempt}_$(stty size | tr " " x)_END\r`);
+    const match = await terminal.waitFor(new RegExp(`SIZE_${nonce}_${attempt}_(\\d+x\\d+)_END`), Math.max(1, deadline - Date.now()));
+    seen.push(match[1]);
+  }
+  return seen;
 }
 
 /** Closes every client given, ignoring the ones already closed. */

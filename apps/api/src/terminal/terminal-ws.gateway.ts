@@ -14,6 +14,8 @@ const TERMINAL_PATH = /^\/api\/v1\/ws\/terminal\/([^/]+)\/?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Largest frame accepted from a client, in bytes. */
 const MAX_FRAME_BYTES = 256 * 1024;
+/** Frames a client may send between the upgrade and the end of the attach; more are refused. */
+const MAX_PENDING_FRAMES = 64;
 /** WebSocket close codes (RFC 6455 §7.4.1; 4000–4999 for the application). */
 const CLOSE_NORMAL = 1000;
 const CLOSE_GOING_AWAY = 1001;
@@ -103,18 +105,26 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     };
     let session: TerminalSession | undefined;
     let closed = false;
+    // A client types as soon as `welcome` arrives, while the tmux client is still starting:
+    // its frames wait here (bounded) and are applied in order once attached.
+    let pending: Array<{ raw: RawData; isBinary: boolean }> | undefined = [];
+    const handle = (raw: RawData, isBinary: boolean) => {
+      try {
+        if (!session) throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, 'The terminal is not attached');
+        this.onFrame(session, raw, isBinary, send);
+      } catch (error) {
+        send({ type: 'error', ...this.describe(error) });
+      }
+    };
     ws.on('close', () => {
       closed = true;
       session?.detach();
     });
     ws.on('error', (error) => this.logger.debug(`terminal websocket error: ${error.message}`));
     ws.on('message', (raw: RawData, isBinary: boolean) => {
-      try {
-        if (!session) throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, 'The terminal is not attached yet');
-        this.onFrame(session, raw, isBinary, send);
-      } catch (error) {
-        send({ type: 'error', ...this.describe(error) });
-      }
+      if (!pending) return handle(raw, isBinary);
+      if (pending.length < MAX_PENDING_FRAMES) pending.push({ raw, isBinary });
+      else send({ type: 'error', code: ErrorCode.RATE_LIMITED, message: 'Too many frames before the terminal is attached' });
     });
     try {
       send({ type: 'welcome', environment: await this.terminals.findEnvironment(user, environmentId) });
@@ -128,7 +138,11 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
       });
       session = attached.session;
       if (closed) session.detach();
+      const queued = pending;
+      pending = undefined;
+      for (const frame of queued) handle(frame.raw, frame.isBinary);
     } catch (error) {
+      pending = undefined;
       const described = this.describe(error);
       send({ type: 'error', ...described });
       ws.close(described.code === ErrorCode.ENVIRONMENT_NOT_RUNNING ? CLOSE_NOT_RUNNING : CLOSE_POLICY, described.code);
