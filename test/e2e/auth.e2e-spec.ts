@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { startServer, type RunningServer } from '../../apps/api/src/bootstrap.js';
-import { loadConfig } from '../../apps/api/src/config/app-config.js';
-import { createRunningEnvironment, registerUser, request, startTestServer, type JsonResponse, type TestServer } from '../support/server.js';
+import { createRunningEnvironment, registerUser, request, startTestServer, testConfig, type JsonResponse, type TestServer } from '../support/server.js';
 
 const USER_FIELDS = ['createdAt', 'email', 'emailVerified', 'fullName', 'id', 'plan', 'role', 'username'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -507,16 +506,7 @@ describe('Auth', () => {
 
       await app.server.stop();
       restarted = await startServer(
-        loadConfig({
-          DATABASE_URL: app.databaseUrl,
-          DATA_DIR: app.dataDir,
-          HOST: '127.0.0.1',
-          PORT: '0',
-          LOG_LEVEL: 'error',
-          TEMPLATES_DIR: resolve('templates'),
-          JWT_SECRET: randomBytes(32).toString('hex'),
-          ADMIN_EMAILS: 'boss@example.com,latecomer@example.com',
-        }),
+        testConfig(app.databaseUrl, app.dataDir, { ADMIN_EMAILS: 'boss@example.com,latecomer@example.com' }),
       );
       const login = await request('POST', `${restarted.url}/api/v1/auth/login`, { body: { username: 'latecomer', password: late.password } });
       expect(login.status).toBe(200);

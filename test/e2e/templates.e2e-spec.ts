@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import pg from 'pg';
 import { startServer, type RunningServer } from '../../apps/api/src/bootstrap.js';
-import { loadConfig } from '../../apps/api/src/config/app-config.js';
-import { registerUser, request, startTestServer, type TestServer } from '../support/server.js';
+import { registerUser, request, startTestServer, testConfig, type TestServer } from '../support/server.js';
 
 /** Every field of API.md's `Template`, and nothing else. */
 const TEMPLATE_FIELDS = [
@@ -190,15 +187,7 @@ describe('Templates', () => {
       // one server at a time: passport keeps its strategies process-wide.)
       await app.server.stop();
       restarted = await startServer(
-        loadConfig({
-          DATABASE_URL: app.databaseUrl,
-          DATA_DIR: app.dataDir,
-          HOST: '127.0.0.1',
-          PORT: '0',
-          LOG_LEVEL: 'error',
-          TEMPLATES_DIR: resolve('templates'),
-          JWT_SECRET: randomBytes(32).toString('hex'),
-        }),
+        testConfig(app.databaseUrl, app.dataDir),
       );
 
       const after = await db.query<{ id: string; name: string }>('SELECT id, name FROM templates ORDER BY name');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LocalRuntime } from '@devpocket/runtime';
 import { startServer, type RunningServer } from '../../apps/api/src/bootstrap.js';
-import { loadConfig } from '../../apps/api/src/config/app-config.js';
+import { loadConfig, type AppConfig } from '../../apps/api/src/config/app-config.js';
 import { createTestDatabase, dropTestDatabase } from './database.js';
 
 /** A server booted for one test file: real HTTP on a free loopback port, real PostgreSQL, real tmux. */
@@ -20,14 +20,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/**
- * Boots the whole application as `npm start` does (same bootstrap), on its own database and
- * data directory. `env` adds or overrides configuration variables.
- */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'devpocket-e2e-'));
-  const databaseUrl = await createTestDatabase();
-  const config = loadConfig({
+/** The configuration of a test server on `databaseUrl` and `dataDir`, quiet, on a free port. */
+export function testConfig(databaseUrl: string, dataDir: string, env: Record<string, string> = {}): AppConfig {
+  return loadConfig({
     DATABASE_URL: databaseUrl,
     DATA_DIR: dataDir,
     HOST: '127.0.0.1',
@@ -37,6 +32,16 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     JWT_SECRET: randomBytes(32).toString('hex'),
     ...env,
   });
+}
+
+/**
+ * Boots the whole application as `npm start` does (same bootstrap), on its own database and
+ * data directory. `env` adds or overrides configuration variables.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'devpocket-e2e-'));
+  const databaseUrl = await createTestDatabase();
+  const config = testConfig(databaseUrl, dataDir, env);
   const server = await startServer(config);
   return {
     url: server.url,
