@@ -2,7 +2,9 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MIGRATIONS } from '../../../migrations/index.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ClustersModule } from './clusters/clusters.module.js';
 import { Clock } from './common/clock.js';
+import { SecretBox } from './common/secret-box.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule, type ServerSecrets } from './config/config.module.js';
 import { EnvironmentsModule } from './environments/environments.module.js';
@@ -14,7 +16,7 @@ import { UsersModule } from './users/users.module.js';
 
 /** Process-wide helpers every feature may inject. */
 @Global()
-@Module({ providers: [Clock], exports: [Clock] })
+@Module({ providers: [Clock, SecretBox], exports: [Clock, SecretBox] })
 class CoreModule {}
 
 /** What the application module is built from at boot. */
@@ -41,7 +43,8 @@ export class AppModule {
           migrations: MIGRATIONS,
           migrationsRun: true,
           migrationsTransactionMode: 'each',
-          logging: ['error', 'migration'],
+          // Failed queries are not logged by TypeORM: their parameters can hold password hashes.
+          logging: ['migration'],
           retryAttempts: 3,
           retryDelay: 1000,
         }),
@@ -49,6 +52,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         TemplatesModule,
+        ClustersModule,
         EnvironmentsModule,
         TerminalModule,
         HealthModule,

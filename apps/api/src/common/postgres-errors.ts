@@ -9,3 +9,8 @@ export function violatedUniqueConstraint(error: unknown): string | undefined {
   const driverError = error.driverError as { code?: string; constraint?: string };
   return driverError.code === '23505' ? (driverError.constraint ?? '') : undefined;
 }
+
+/** Whether the query failed on a row still referenced: foreign_key_violation 23503 or restrict_violation 23001. */
+export function violatedForeignKey(error: unknown): boolean {
+  return error instanceof QueryFailedError && ['23503', '23001'].includes((error.driverError as { code?: string }).code ?? '');
+}

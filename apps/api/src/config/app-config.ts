@@ -55,6 +55,16 @@ export class AppConfig {
   @MinLength(32)
   JWT_SECRET?: string;
 
+  /** AES-256-GCM key for kubeconfigs at rest: 32 bytes as base64 or 64 hex digits; unset: generated once into DATA_DIR. */
+  @IsOptional()
+  @Matches(/^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, { message: 'must be 32 bytes as 64 hex digits or base64' })
+  ENCRYPTION_KEY?: string;
+
+  /** Storage class of environments' volumes on clusters; unset: the cluster's default. */
+  @IsOptional()
+  @Matches(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { message: 'must be a storage class name' })
+  KUBERNETES_STORAGE_CLASS?: string;
+
   /** Lifetime of an access token, in seconds. */
   @Transform(toInt)
   @IsInt()
@@ -127,7 +137,7 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
-  const declared = new Set([...known, 'PUBLIC_URL', 'DATABASE_URL', 'JWT_SECRET', 'TMUX_SOCKET_DIR']);
+  const declared = new Set([...known, 'PUBLIC_URL', 'DATABASE_URL', 'JWT_SECRET', 'ENCRYPTION_KEY', 'KUBERNETES_STORAGE_CLASS', 'TMUX_SOCKET_DIR']);
   const raw: Record<string, string> = {};
   for (const name of declared) {
     const value = env[name];

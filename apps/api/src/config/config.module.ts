@@ -6,6 +6,8 @@ export class ServerSecrets {
   constructor(
     /** HMAC key for access tokens (HS256). */
     readonly jwtSecret: string,
+    /** 32-byte AES-256-GCM key for secrets at rest (kubeconfigs). */
+    readonly encryptionKey: Buffer,
   ) {}
 }
 

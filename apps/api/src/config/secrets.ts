@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@nestjs/common';
-import type { AppConfig } from './app-config.js';
+import { ConfigError, type AppConfig } from './app-config.js';
 import { ServerSecrets } from './config.module.js';
 
 /**
@@ -32,5 +32,14 @@ export async function resolveSecrets(config: AppConfig, logger: Logger): Promise
     if (secret.created) logger.warn('JWT_SECRET is not set: generated one into DATA_DIR/secrets; set JWT_SECRET when running more than one replica');
     jwtSecret = secret.value;
   }
-  return new ServerSecrets(jwtSecret);
+  let encryptionKey: Buffer;
+  if (config.ENCRYPTION_KEY) {
+    encryptionKey = Buffer.from(config.ENCRYPTION_KEY, /^[0-9a-fA-F]{64}$/.test(config.ENCRYPTION_KEY) ? 'hex' : 'base64url');
+  } else {
+    const secret = await persistentSecret(config.dataDir, 'encryption-key');
+    if (secret.created) logger.warn('ENCRYPTION_KEY is not set: generated one into DATA_DIR/secrets; back it up, or set ENCRYPTION_KEY, to keep registered clusters readable');
+    encryptionKey = Buffer.from(secret.value, 'base64url');
+  }
+  if (encryptionKey.length !== 32) throw new ConfigError('ENCRYPTION_KEY must decode to exactly 32 bytes');
+  return new ServerSecrets(jwtSecret, encryptionKey);
 }

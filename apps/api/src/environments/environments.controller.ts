@@ -37,7 +37,7 @@ export class EnvironmentsController {
   @ApiConflictResponse({ description: 'You already have an environment with this name' })
   @ApiUnprocessableEntityResponse({ description: 'Template not available, or a plan limit reached' })
   create(@CurrentUser() user: AuthUser, @Body() body: CreateEnvironmentDto): Promise<EnvironmentDto> {
-    return this.environments.create(user.id, body);
+    return this.environments.create(user, body);
   }
 
   @Get()

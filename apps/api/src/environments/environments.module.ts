@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClustersModule } from '../clusters/clusters.module.js';
 import { TemplatesModule } from '../templates/templates.module.js';
 import { EnvironmentEvents } from './environment-events.js';
 import { EnvironmentEntity } from './environment.entity.js';
@@ -8,7 +9,7 @@ import { EnvironmentsRepository } from './environments.repository.js';
 import { EnvironmentsService } from './environments.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([EnvironmentEntity]), TemplatesModule],
+  imports: [TypeOrmModule.forFeature([EnvironmentEntity]), TemplatesModule, ClustersModule],
   controllers: [EnvironmentsController],
   providers: [EnvironmentsRepository, EnvironmentsService, EnvironmentEvents],
   exports: [EnvironmentsService, EnvironmentEvents],

@@ -1,8 +1,12 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { EnvironmentRuntime, type RuntimeEnvironment } from '@devpocket/runtime';
+import type { EnvironmentRuntime, RuntimeEnvironment, RuntimeStatusEvent } from '@devpocket/runtime';
+import type { Subscription } from 'rxjs';
+import type { AuthUser } from '../auth/auth-user.js';
+import { ClustersService } from '../clusters/clusters.service.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { violatedUniqueConstraint } from '../common/postgres-errors.js';
 import type { Page } from '../common/validation.js';
+import { RuntimeRegistry } from '../runtime/runtime.module.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import {
   toEnvironmentDto,
@@ -45,31 +49,35 @@ function describeFailure(error: unknown): string {
 export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(EnvironmentsService.name);
   private readonly queue = new LifecycleQueue();
+  /** What each environment's runtime reports on its own (a pod failing after it ran). */
+  private readonly monitors = new Map<string, Subscription>();
 
   constructor(
     private readonly environments: EnvironmentsRepository,
     private readonly templates: TemplatesService,
-    private readonly runtime: EnvironmentRuntime,
+    private readonly clusters: ClustersService,
+    private readonly runtimes: RuntimeRegistry,
     private readonly events: EnvironmentEvents,
   ) {}
 
   /**
    * Creates an environment from a template and starts it in the background (`creating` →
-   * `provisioning` → `running`).
-   * @throws DomainException TEMPLATE_NOT_FOUND (404), TEMPLATE_UNAVAILABLE (422), ENVIRONMENT_NAME_TAKEN (409)
+   * `provisioning` → (`installing` →) `running`). It runs on the named cluster, else on the
+   * default cluster, else on the local runtime.
+   * @throws DomainException TEMPLATE_NOT_FOUND (404), CLUSTER_NOT_FOUND (404), TEMPLATE_UNAVAILABLE (422), ENVIRONMENT_NAME_TAKEN (409)
    */
-  async create(userId: string, input: CreateEnvironmentDto): Promise<EnvironmentDto> {
+  async create(user: AuthUser, input: CreateEnvironmentDto): Promise<EnvironmentDto> {
     const template = await this.templates.getEntity(input.templateId);
     if (template.status !== 'active') throw new DomainException(ErrorCode.TEMPLATE_UNAVAILABLE, `Template ${template.name} is ${template.status}`);
-    if (input.clusterId) throw new DomainException(ErrorCode.NOT_FOUND, 'Cluster not found');
+    const cluster = input.clusterId ? await this.clusters.getUsable(user, input.clusterId) : await this.clusters.findDefault();
     let env: EnvironmentEntity;
     try {
       env = await this.environments.insert({
-        userId,
+        userId: user.id,
         name: input.name,
         templateId: template.id,
-        clusterId: null,
-        runtime: this.runtime.kind,
+        clusterId: cluster?.id ?? null,
+        runtime: cluster ? 'kubernetes' : 'local',
         resources: { ...template.resources, ...input.resources },
         status: 'creating',
       });
@@ -151,11 +159,12 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
   /** The last `tail` lines of the environment's log. @throws DomainException ENVIRONMENT_NOT_FOUND (404) */
   async logs(userId: string, id: string, tail: number): Promise<EnvironmentLogsDto> {
     const env = await this.getOwned(userId, id);
-    return { lines: await this.runtime.logs(runtimeView(env), { tail }) };
+    return { lines: await (await this.runtimeOf(env)).logs(runtimeView(env), { tail }) };
   }
 
-  /** Finishes what a previous server process left in flight. */
+  /** Finishes what a previous server process left in flight, and listens to running environments' runtimes. */
   async onApplicationBootstrap(): Promise<void> {
+    for (const env of await this.environments.findByStatuses(['running', 'installing'])) void this.monitor(env);
     const pending = await this.environments.findByStatuses(['creating', 'provisioning', 'installing', 'restarting', 'stopping', 'terminating']);
     for (const env of pending) {
       this.logger.log(`resuming ${env.status} of environment ${env.id}`);
@@ -167,6 +176,8 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
 
   /** Lets lifecycle work in flight finish while the database is still open. */
   async beforeApplicationShutdown(): Promise<void> {
+    for (const subscription of this.monitors.values()) subscription.unsubscribe();
+    this.monitors.clear();
     await this.queue.drain();
   }
 
@@ -186,11 +197,13 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
   private async bringUp(env: EnvironmentEntity, signal: AbortSignal): Promise<void> {
     try {
       if (env.status === 'creating' && !(await this.step(env, 'provisioning'))) return;
+      const runtime = await this.runtimeOf(env);
       const template = await this.templates.getEntity(env.templateId);
-      await this.runtime.provision(runtimeView(env), template, env.resources);
+      await runtime.provision(runtimeView(env), template, env.resources);
       if (signal.aborted) return;
-      if (env.status === 'restarting') await this.runtime.stop(runtimeView(env));
-      await this.runtime.start(runtimeView(env));
+      if (env.status === 'restarting') await runtime.stop(runtimeView(env));
+      await this.monitor(env);
+      await runtime.start(runtimeView(env));
       if (signal.aborted) return;
       await this.step(env, 'running', { lastError: null });
     } catch (error) {
@@ -200,7 +213,8 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
 
   private async bringDown(env: EnvironmentEntity, signal: AbortSignal): Promise<void> {
     try {
-      await this.runtime.stop(runtimeView(env));
+      this.unmonitor(env.id);
+      await (await this.runtimeOf(env)).stop(runtimeView(env));
       if (signal.aborted) return;
       await this.step(env, 'stopped');
     } catch (error) {
@@ -210,7 +224,8 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
 
   private async destroy(env: EnvironmentEntity, _signal: AbortSignal): Promise<void> {
     try {
-      await this.runtime.destroy(runtimeView(env));
+      this.unmonitor(env.id);
+      await (await this.runtimeOf(env)).destroy(runtimeView(env));
       await this.environments.delete(env.id);
       this.events.publish({ environmentId: env.id, userId: env.userId, status: 'deleted' });
     } catch (error) {
@@ -229,6 +244,37 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
     env.status = updated.status;
     this.publish(updated);
     return true;
+  }
+
+  private runtimeOf(env: EnvironmentEntity): Promise<EnvironmentRuntime> {
+    return this.runtimes.forEnvironment(env);
+  }
+
+  /**
+   * Follows what the environment's runtime reports on its own: `installing` while a pod runs
+   * its startup script, and a failure (a crash loop, an evicted pod) after it was running.
+   */
+  private async monitor(env: EnvironmentEntity): Promise<void> {
+    if (this.monitors.has(env.id)) return;
+    const runtime = await this.runtimeOf(env);
+    this.monitors.set(
+      env.id,
+      runtime.observe(runtimeView(env)).subscribe((event) => void this.onRuntimeEvent(env, event)),
+    );
+  }
+
+  private unmonitor(environmentId: string): void {
+    this.monitors.get(environmentId)?.unsubscribe();
+    this.monitors.delete(environmentId);
+  }
+
+  private async onRuntimeEvent(env: EnvironmentEntity, event: RuntimeStatusEvent): Promise<void> {
+    try {
+      if (event.state === 'installing') await this.step(env, 'installing');
+      else if (event.state === 'error') await this.step(env, 'error', { lastError: event.message ?? 'the runtime reported a failure' });
+    } catch (error) {
+      this.logger.warn(`could not record a runtime event of environment ${env.id}: ${(error as Error).message}`);
+    }
   }
 
   private async fail(env: EnvironmentEntity, error: unknown): Promise<void> {

@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { EnvironmentRuntime } from '@devpocket/runtime';
 import { DataSource } from 'typeorm';
 import { SERVER_VERSION } from '../common/version.js';
 
@@ -27,15 +26,13 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
 export class HealthService {
   readonly version = SERVER_VERSION;
 
-  constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly runtime: EnvironmentRuntime,
-  ) {}
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async readiness(): Promise<ReadinessReport> {
     const [database, runtime] = await Promise.all([
       this.probe(() => this.dataSource.query('SELECT 1')),
-      this.probe(() => (this.runtime.kind === 'local' ? run('tmux', ['-V']) : Promise.resolve())),
+      // The local runtime serves whenever no cluster is named, so tmux must answer.
+      this.probe(() => run('tmux', ['-V'])),
     ]);
     // No shared cache is configured yet: the in-process one is always up.
     const cache = 'up' as const;

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { EnvironmentRuntime, RuntimeError, type TerminalStream } from '@devpocket/runtime';
+import { RuntimeError, type TerminalStream } from '@devpocket/runtime';
 import type { Subscription } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { toEnvironmentDto, type EnvironmentDto } from '../environments/dto/environment.dto.js';
 import { EnvironmentEvents, type EnvironmentStatusChange } from '../environments/environment-events.js';
 import { EnvironmentsService } from '../environments/environments.service.js';
+import { RuntimeRegistry } from '../runtime/runtime.module.js';
 
 /** Why a terminal ended, as sent in the `exit` event. */
 export type ExitReason = 'environment_stopped' | 'session_ended' | 'server_restart' | 'detached';
@@ -123,7 +124,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
 
   constructor(
     private readonly environments: EnvironmentsService,
-    private readonly runtime: EnvironmentRuntime,
+    private readonly runtimes: RuntimeRegistry,
     private readonly events: EnvironmentEvents,
   ) {}
 
@@ -150,7 +151,8 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     const readOnly = request.readOnly ?? false;
     let stream: TerminalStream;
     try {
-      stream = await this.runtime.openTerminal({ id: env.id, userId: env.userId, name: env.name }, { cols: request.cols, rows: request.rows, readOnly });
+      const runtime = await this.runtimes.forEnvironment(env);
+      stream = await runtime.openTerminal({ id: env.id, userId: env.userId, name: env.name }, { cols: request.cols, rows: request.rows, readOnly });
     } catch (error) {
       if (error instanceof RuntimeError && error.reason === 'NotRunning') {
         throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, 'The environment is not running');

@@ -1,0 +1,170 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth-user.js';
+import { Clock } from '../common/clock.js';
+import { DomainException, ErrorCode } from '../common/domain.exception.js';
+import { violatedForeignKey, violatedUniqueConstraint } from '../common/postgres-errors.js';
+import { SecretBox } from '../common/secret-box.js';
+import { ClusterConnections, kubeconfigContext, type ClusterCheck } from './cluster-connections.js';
+import type { ClusterEntity } from './cluster.entity.js';
+import { ClustersRepository } from './clusters.repository.js';
+import {
+  toClusterDto,
+  toClusterHealthDto,
+  type ClusterDto,
+  type ClusterHealthDto,
+  type RegionsDto,
+  type RegisterClusterDto,
+  type UpdateClusterDto,
+} from './dto/cluster.dto.js';
+
+/**
+ * Registered Kubernetes clusters (API.md "Clusters"): kubeconfigs checked, sealed with
+ * AES-256-GCM and never returned; reachability checks; which users may use which cluster.
+ */
+@Injectable()
+export class ClustersService {
+  private readonly logger = new Logger(ClustersService.name);
+
+  constructor(
+    private readonly clusters: ClustersRepository,
+    private readonly connections: ClusterConnections,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Registers a cluster after checking that its kubeconfig is usable (parsed, a context with a
+   * server, no exec plugin). Its reachability is checked right after (status, version).
+   * @throws DomainException INVALID_KUBECONFIG (400), CLUSTER_NAME_TAKEN (409)
+   */
+  async register(input: RegisterClusterDto): Promise<ClusterDto> {
+    const { server } = this.connections.inspectKubeconfig(input.kubeconfig, input.context);
+    let cluster: ClusterEntity;
+    try {
+      cluster = await this.clusters.insert(
+        { name: input.name, region: input.region, server, context: input.context ?? null, isDefault: input.isDefault ?? false },
+        (id) => this.box.encrypt(input.kubeconfig, kubeconfigContext(id)),
+      );
+    } catch (error) {
+      throw this.translateWriteError(error, input.name);
+    }
+    this.logger.log(`cluster ${cluster.id} (${cluster.name}, ${server}) registered`);
+    await this.check(cluster);
+    return toClusterDto((await this.clusters.findById(cluster.id)) ?? cluster);
+  }
+
+  /** Admins see every cluster; other users the default one and those granted to them. */
+  async list(user: AuthUser): Promise<ClusterDto[]> {
+    const clusters = user.role === 'admin' ? await this.clusters.listAll() : await this.clusters.listUsable(user.id);
+    return clusters.map(toClusterDto);
+  }
+
+  /** @throws DomainException CLUSTER_NOT_FOUND (404), also for a cluster the user cannot use */
+  async get(user: AuthUser, id: string): Promise<ClusterDto> {
+    return toClusterDto(await this.getUsable(user, id));
+  }
+
+  /**
+   * The cluster when `user` may use it: admins any, others the default and granted ones.
+   * @throws DomainException CLUSTER_NOT_FOUND (404)
+   */
+  async getUsable(user: AuthUser, id: string): Promise<ClusterEntity> {
+    const cluster = await this.clusters.findById(id);
+    if (!cluster || !(user.role === 'admin' || cluster.isDefault || (await this.clusters.hasAccess(user.id, id)))) {
+      throw new DomainException(ErrorCode.CLUSTER_NOT_FOUND, 'Cluster not found');
+    }
+    return cluster;
+  }
+
+  /** The default cluster, if one is registered. */
+  findDefault(): Promise<ClusterEntity | null> {
+    return this.clusters.findDefault();
+  }
+
+  /** @throws DomainException CLUSTER_NOT_FOUND (404), INVALID_KUBECONFIG (400), CLUSTER_NAME_TAKEN (409) */
+  async update(id: string, input: UpdateClusterDto): Promise<ClusterDto> {
+    const cluster = await this.getExisting(id);
+    const changes: Partial<ClusterEntity> = { name: input.name, region: input.region, isDefault: input.isDefault };
+    const reconnect = input.kubeconfig !== undefined || input.context !== undefined;
+    if (reconnect) {
+      const kubeconfig = input.kubeconfig ?? this.box.decrypt(cluster.kubeconfigSealed, kubeconfigContext(id));
+      const context = input.context ?? cluster.context ?? undefined;
+      changes.server = this.connections.inspectKubeconfig(kubeconfig, context).server;
+      changes.context = context ?? null;
+      changes.kubeconfigSealed = this.box.encrypt(kubeconfig, kubeconfigContext(id));
+      changes.status = 'pending';
+    }
+    try {
+      await this.clusters.update(id, Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)));
+    } catch (error) {
+      throw this.translateWriteError(error, input.name ?? cluster.name);
+    }
+    if (reconnect) {
+      await this.connections.forget(id);
+      await this.check(await this.getExisting(id));
+    }
+    return toClusterDto(await this.getExisting(id));
+  }
+
+  /** @throws DomainException CLUSTER_NOT_FOUND (404), CLUSTER_IN_USE (409) while environments run on it */
+  async remove(id: string): Promise<void> {
+    await this.getExisting(id);
+    try {
+      await this.clusters.delete(id);
+    } catch (error) {
+      if (violatedForeignKey(error)) throw new DomainException(ErrorCode.CLUSTER_IN_USE, 'Environments still run on this cluster; delete them first');
+      throw error;
+    }
+    await this.connections.forget(id);
+  }
+
+  /** Reaches the API server now and records the outcome. @throws DomainException CLUSTER_NOT_FOUND (404) */
+  async verify(id: string): Promise<ClusterHealthDto> {
+    await this.check(await this.getExisting(id));
+    return toClusterHealthDto(await this.getExisting(id));
+  }
+
+  /** The outcome of the last check. @throws DomainException CLUSTER_NOT_FOUND (404) */
+  async health(user: AuthUser, id: string): Promise<ClusterHealthDto> {
+    return toClusterHealthDto(await this.getUsable(user, id));
+  }
+
+  async regions(): Promise<RegionsDto> {
+    return { regions: await this.clusters.regions() };
+  }
+
+  /** @throws DomainException CLUSTER_NOT_FOUND (404), USER_NOT_FOUND (404) */
+  async grant(id: string, userId: string): Promise<void> {
+    await this.getExisting(id);
+    if (!(await this.clusters.userExists(userId))) throw new DomainException(ErrorCode.USER_NOT_FOUND, 'User not found');
+    await this.clusters.grant(userId, id);
+  }
+
+  /** @throws DomainException CLUSTER_NOT_FOUND (404) */
+  async revoke(id: string, userId: string): Promise<void> {
+    await this.getExisting(id);
+    await this.clusters.revoke(userId, id);
+  }
+
+  private async getExisting(id: string): Promise<ClusterEntity> {
+    const cluster = await this.clusters.findById(id);
+    if (!cluster) throw new DomainException(ErrorCode.CLUSTER_NOT_FOUND, 'Cluster not found');
+    return cluster;
+  }
+
+  private async check(cluster: ClusterEntity): Promise<ClusterCheck> {
+    const result = await this.connections.check(cluster.id);
+    await this.clusters.update(cluster.id, {
+      status: result.status,
+      serverVersion: result.version ?? cluster.serverVersion,
+      lastError: result.error ?? null,
+      lastCheckedAt: this.clock.now(),
+    });
+    return result;
+  }
+
+  private translateWriteError(error: unknown, name: string): unknown {
+    if (violatedUniqueConstraint(error) === 'uq_clusters_name') return new DomainException(ErrorCode.CLUSTER_NAME_TAKEN, `A cluster named ${name} is already registered`);
+    return error;
+  }
+}
