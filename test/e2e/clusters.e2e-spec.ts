@@ -234,6 +234,12 @@ describe('clusters and environments on Kubernetes', () => {
       expect(logs.status).toBe(200);
       expect(Array.isArray(logs.body.lines)).toBe(true);
       expect(logs.body.lines.length).toBeGreaterThan(0);
+
+      const follow = await WsTerminal.connect(WsTerminal.address(app.url, envId, alice.accessToken, {}, 'logs'));
+      clients.push(follow);
+      await follow.waitForLogLine(/devpocket: startup complete/);
+      kube.appendLog(namespace, podName, 'devpocket: a line written after the client connected');
+      await follow.waitForLogLine(/written after the client connected/);
     });
 
     it('stops by scaling to 0 and keeping the volume, and starts again', async () => {

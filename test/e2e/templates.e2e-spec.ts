@@ -76,12 +76,12 @@ describe('Templates', () => {
       image: 'node:22-bookworm',
       defaultPort: 3000,
       resources: { cpu: '500m', memory: '1Gi', storage: '5Gi' },
-      environmentVariables: { NODE_ENV: 'development', EDITOR: 'nano' },
+      environmentVariables: { NODE_ENV: 'development' },
       version: '1.0.0',
       status: 'active',
     });
     expect(nodejs.tags).toEqual(expect.arrayContaining(['javascript', 'typescript']));
-    expect(nodejs.startupCommands).toContain('corepack enable');
+    expect(nodejs.startupCommands).toContain('npm config set prefix "$HOME/.npm-global"');
   });
 
   it('filters by category', async () => {

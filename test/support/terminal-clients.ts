@@ -223,9 +223,9 @@ export class WsTerminal {
     });
   }
 
-  /** `ws(s)://…/api/v1/ws/terminal/<environmentId>?token=<token>` for the server at `url` (http). */
-  static address(url: string, environmentId: string, token?: string, extra: Record<string, string> = {}): string {
-    const address = new URL(`/api/v1/ws/terminal/${environmentId}`, url.replace(/^http/, 'ws'));
+  /** `ws(s)://…/api/v1/ws/<endpoint>/<environmentId>?token=<token>` for the server at `url` (http). */
+  static address(url: string, environmentId: string, token?: string, extra: Record<string, string> = {}, endpoint: 'terminal' | 'logs' = 'terminal'): string {
+    const address = new URL(`/api/v1/ws/${endpoint}/${environmentId}`, url.replace(/^http/, 'ws'));
     if (token !== undefined) address.searchParams.set('token', token);
     for (const [name, value] of Object.entries(extra)) address.searchParams.set(name, value);
     return address.toString();
@@ -306,6 +306,15 @@ export class WsTerminal {
       () => this.frames.slice(from).find((frame) => frame.type === type),
       timeoutMs,
       () => `no ${type} frame within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames.map((frame) => frame.type))}`,
+    );
+  }
+
+  /** Resolves with the first `log` frame whose line matches `pattern` (the logs endpoint). */
+  waitForLogLine(pattern: RegExp, timeoutMs = WAIT_MS): Promise<WsFrame> {
+    return this.waiters.until(
+      () => this.frames.find((frame) => frame.type === 'log' && typeof frame.line === 'string' && pattern.test(frame.line)),
+      timeoutMs,
+      () => `no log line matching ${pattern} within ${timeoutMs} ms; lines: ${JSON.stringify(this.frames.filter((frame) => frame.type === 'log').map((frame) => frame.line))}`,
     );
   }
 

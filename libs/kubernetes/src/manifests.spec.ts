@@ -252,13 +252,17 @@ describe('startup.sh', () => {
     return new Promise((resolve, reject) => {
       const child = spawn('/bin/sh', ['-c', script], { env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
+      let stopping = false;
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`startup.sh did not get ready: ${output}`));
       }, 10_000);
       child.stdout.on('data', (chunk: Buffer) => {
         output += chunk.toString('utf8');
-        if (output.includes('devpocket: ready\n')) child.kill('SIGTERM');
+        if (!stopping && output.includes('devpocket: ready\n')) {
+          stopping = true;
+          child.kill('SIGTERM');
+        }
       });
       child.stderr.on('data', (chunk: Buffer) => {
         output += chunk.toString('utf8');

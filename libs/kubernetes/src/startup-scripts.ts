@@ -201,9 +201,10 @@ fi
 progress "[4/4] starting"
 touch "${READY_FILE}" || { progress "error: cannot write ${READY_FILE}"; exit 1; }
 progress "ready"
-# A trapped signal interrupts wait at once (sleep in the foreground would delay it).
+# A trapped signal interrupts wait at once (sleep in the foreground would delay it). The sleep
+# holds none of our output, so a signal landing between its fork and $! leaves nothing waiting on it.
 while :; do
-  sleep 3600 &
+  sleep 3600 </dev/null >/dev/null 2>&1 &
   wait "$!"
 done
 `;

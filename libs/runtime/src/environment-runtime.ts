@@ -70,6 +70,11 @@ export interface TerminalStream {
   close(): void;
 }
 
+/** Options of the lifecycle calls that wait: `signal` (a delete superseding the work) ends the wait early. */
+export interface LifecycleOptions {
+  signal?: AbortSignal;
+}
+
 /**
  * The port every runtime driver implements (DESIGN.md "The runtime port"). One instance per
  * driver; the Environments service picks it per environment. Abstract class so that it is its
@@ -85,10 +90,16 @@ export abstract class EnvironmentRuntime {
   abstract provision(env: RuntimeEnvironment, template: RuntimeTemplate, resources: ResourceQuantities): Promise<void>;
 
   /** Starts the environment's shell host (tmux server / pod). Resolves when it can be attached. */
-  abstract start(env: RuntimeEnvironment): Promise<void>;
+  abstract start(env: RuntimeEnvironment, options?: LifecycleOptions): Promise<void>;
 
   /** Stops it: the shell ends, the volume/directory is kept. A missing environment counts as stopped. */
-  abstract stop(env: RuntimeEnvironment): Promise<void>;
+  abstract stop(env: RuntimeEnvironment, options?: LifecycleOptions): Promise<void>;
+
+  /** Restarts the shell host (a new tmux server / pod); by default a stop then a start. */
+  async restart(env: RuntimeEnvironment, options?: LifecycleOptions): Promise<void> {
+    await this.stop(env, options);
+    await this.start(env, options);
+  }
 
   /** Removes everything the environment owns, data included. A missing environment counts as done. */
   abstract destroy(env: RuntimeEnvironment): Promise<void>;
@@ -104,6 +115,9 @@ export abstract class EnvironmentRuntime {
 
   /** The last `tail` lines of the environment's startup and runtime log, oldest first. */
   abstract logs(env: RuntimeEnvironment, options: { tail: number }): Promise<string[]>;
+
+  /** The last `tail` lines, then every new line as it is written, until unsubscribed (or the log ends). */
+  abstract followLogs(env: RuntimeEnvironment, options: { tail?: number }): Observable<string>;
 }
 
 /** A failure of the runtime (tmux, cluster) with a message fit for `Environment.lastError`. */

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EnvironmentRuntime, RuntimeEnvironment, RuntimeStatusEvent } from '@devpocket/runtime';
-import type { Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
@@ -162,6 +162,15 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
     return { lines: await (await this.runtimeOf(env)).logs(runtimeView(env), { tail }) };
   }
 
+  /**
+   * The environment's log: the last `tail` lines, then new lines as they come.
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404)
+   */
+  async followLogs(userId: string, id: string, tail: number): Promise<Observable<string>> {
+    const env = await this.getOwned(userId, id);
+    return (await this.runtimeOf(env)).followLogs(runtimeView(env), { tail });
+  }
+
   /** Finishes what a previous server process left in flight, and listens to running environments' runtimes. */
   async onApplicationBootstrap(): Promise<void> {
     for (const env of await this.environments.findByStatuses(['running', 'installing'])) void this.monitor(env);
@@ -201,9 +210,9 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
       const template = await this.templates.getEntity(env.templateId);
       await runtime.provision(runtimeView(env), template, env.resources);
       if (signal.aborted) return;
-      if (env.status === 'restarting') await runtime.stop(runtimeView(env));
       await this.monitor(env);
-      await runtime.start(runtimeView(env));
+      if (env.status === 'restarting') await runtime.restart(runtimeView(env), { signal });
+      else await runtime.start(runtimeView(env), { signal });
       if (signal.aborted) return;
       await this.step(env, 'running', { lastError: null });
     } catch (error) {
@@ -214,7 +223,7 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
   private async bringDown(env: EnvironmentEntity, signal: AbortSignal): Promise<void> {
     try {
       this.unmonitor(env.id);
-      await (await this.runtimeOf(env)).stop(runtimeView(env));
+      await (await this.runtimeOf(env)).stop(runtimeView(env), { signal });
       if (signal.aborted) return;
       await this.step(env, 'stopped');
     } catch (error) {

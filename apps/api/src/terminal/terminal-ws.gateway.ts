@@ -9,8 +9,10 @@ import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { InputMessage, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
 import { TerminalService, type TerminalSession } from './terminal.service.js';
 
-/** `/api/v1/ws/terminal/{environmentId}` (API.md "Terminal and logs over plain WebSocket"). */
-const TERMINAL_PATH = /^\/api\/v1\/ws\/terminal\/([^/]+)\/?$/;
+/** `/api/v1/ws/terminal/{environmentId}` and `/api/v1/ws/logs/{environmentId}` (API.md "Terminal and logs over plain WebSocket"). */
+const WS_PATH = /^\/api\/v1\/ws\/(terminal|logs)\/([^/]+)\/?$/;
+/** Lines of log history sent before following, unless `?tail=` says otherwise (0–10 000). */
+const DEFAULT_LOG_TAIL = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Largest frame accepted from a client, in bytes. */
 const MAX_FRAME_BYTES = 256 * 1024;
@@ -70,12 +72,15 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/socket.io/')) return; // Socket.IO's own upgrade listener answers it.
     socket.on('error', (error) => this.logger.debug(`upgrade socket error: ${error.message}`));
-    const match = TERMINAL_PATH.exec(url.pathname);
+    const match = WS_PATH.exec(url.pathname);
     if (!match) return refuse(socket, 404, ErrorCode.NOT_FOUND, 'No WebSocket endpoint at this path');
-    void this.authorize(request, url, match[1]).then(
+    const [, endpoint, rawId] = match;
+    void this.authorize(request, url, rawId).then(
       ({ user, environmentId }) =>
         this.wss.handleUpgrade(request, socket, head, (ws) =>
-          this.serve(ws, user, environmentId, clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24)),
+          endpoint === 'logs'
+            ? this.serveLogs(ws, user, environmentId, clamp(url.searchParams.get('tail'), 0, 10_000, DEFAULT_LOG_TAIL))
+            : this.serve(ws, user, environmentId, clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24)),
         ),
       (error: unknown) => {
         if (error instanceof DomainException) refuse(socket, error.status, error.code, error.message);
@@ -146,6 +151,30 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
       const described = this.describe(error);
       send({ type: 'error', ...described });
       ws.close(described.code === ErrorCode.ENVIRONMENT_NOT_RUNNING ? CLOSE_NOT_RUNNING : CLOSE_POLICY, described.code);
+    }
+  }
+
+  /** Streams the environment's log as `{"type":"log","line":...}` frames until either side closes. */
+  private async serveLogs(ws: WebSocket, user: AuthUser, environmentId: string, tail: number): Promise<void> {
+    const send = (frame: Record<string, unknown>) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    };
+    ws.on('error', (error) => this.logger.debug(`logs websocket error: ${error.message}`));
+    try {
+      const lines = await this.terminals.followLogs(user, environmentId, tail);
+      if (ws.readyState !== ws.OPEN) return;
+      const subscription = lines.subscribe({
+        next: (line) => send({ type: 'log', line }),
+        error: (error: unknown) => {
+          send({ type: 'error', ...this.describe(error) });
+          ws.close(CLOSE_POLICY, 'log_error');
+        },
+        complete: () => ws.close(CLOSE_NORMAL, 'log_ended'),
+      });
+      ws.on('close', () => subscription.unsubscribe());
+    } catch (error) {
+      send({ type: 'error', ...this.describe(error) });
+      ws.close(CLOSE_POLICY, 'log_error');
     }
   }
 

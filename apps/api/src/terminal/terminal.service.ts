@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { RuntimeError, type TerminalStream } from '@devpocket/runtime';
-import type { Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { toEnvironmentDto, type EnvironmentDto } from '../environments/dto/environment.dto.js';
@@ -138,6 +138,14 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
    */
   async findEnvironment(user: AuthUser, environmentId: string): Promise<EnvironmentDto> {
     return toEnvironmentDto(await this.environments.getOwned(user.id, environmentId));
+  }
+
+  /**
+   * The environment's log, followed, when `user` owns it.
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404)
+   */
+  followLogs(user: AuthUser, environmentId: string, tail: number): Promise<Observable<string>> {
+    return this.environments.followLogs(user.id, environmentId, tail);
   }
 
   /**

@@ -34,6 +34,7 @@ import {
   EnvironmentRuntime,
   RuntimeError,
   tmuxSessionName,
+  type LifecycleOptions,
   type ResourceQuantities,
   type RuntimeEnvironment,
   type RuntimeState,
@@ -68,12 +69,6 @@ export interface KubernetesRuntimeOptions {
   watchStaleAfterMs?: number;
   /** Upper bound of one API request, in milliseconds. Default 30 000. */
   requestTimeoutMs?: number;
-}
-
-/** Options of the calls that wait for the pod (start, stop, restart). */
-export interface WaitOptions {
-  /** Aborting it ends the wait with RuntimeError `Cancelled` (what was asked of the cluster stays asked). */
-  signal?: AbortSignal;
 }
 
 /** Default of {@link KubernetesRuntimeOptions.podReadyTimeoutMs}. */
@@ -225,7 +220,7 @@ export class KubernetesRuntime extends EnvironmentRuntime {
    *   `CrashLoopBackOff`, `Unschedulable`, …) with its message; `Timeout` after `podReadyTimeoutMs`;
    *   `Cancelled` when `options.signal` aborts or a destroy supersedes the wait; the API's reason (`Forbidden`, …).
    */
-  async start(env: RuntimeEnvironment, options: WaitOptions = {}): Promise<void> {
+  async start(env: RuntimeEnvironment, options: LifecycleOptions = {}): Promise<void> {
     const names = this.names(env);
     await this.serialize(env.id, async () => {
       await this.watchReady();
@@ -241,7 +236,7 @@ export class KubernetesRuntime extends EnvironmentRuntime {
    * StatefulSet counts as stopped.
    * @throws RuntimeError `Timeout` when the pod outlives `podReadyTimeoutMs`; `Cancelled` (see {@link start}); the API's reason.
    */
-  async stop(env: RuntimeEnvironment, options: WaitOptions = {}): Promise<void> {
+  async stop(env: RuntimeEnvironment, options: LifecycleOptions = {}): Promise<void> {
     const names = this.names(env);
     await this.serialize(env.id, async () => {
       await this.watchReady();
@@ -257,7 +252,7 @@ export class KubernetesRuntime extends EnvironmentRuntime {
    * volume stays), and resolves when the new pod is Ready.
    * @throws RuntimeError `NotRunning` when the StatefulSet is scaled to 0 or absent; as {@link start} otherwise.
    */
-  async restart(env: RuntimeEnvironment, options: WaitOptions = {}): Promise<void> {
+  override async restart(env: RuntimeEnvironment, options: LifecycleOptions = {}): Promise<void> {
     const names = this.names(env);
     await this.serialize(env.id, async () => {
       await this.watchReady();

@@ -1,6 +1,6 @@
 import { execFile, type ExecFileException } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, watch, type FSWatcher } from 'node:fs';
 import { access, appendFile, chmod, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -308,6 +308,61 @@ export class LocalRuntime extends EnvironmentRuntime {
     const lines = text.split('\n');
     if (lines.at(-1) === '') lines.pop();
     return lines.slice(-options.tail);
+  }
+
+  /**
+   * The last `tail` lines of `<dir>/devpocket.log` (default 100), then each line appended to it,
+   * until unsubscribed. Watches the environment's directory (inotify through fs.watch), no polling.
+   * Errors with RuntimeError `NotProvisioned` when the environment has no directory.
+   */
+  followLogs(env: RuntimeEnvironment, options: { tail?: number }): Observable<string> {
+    const paths = this.paths(env);
+    return new Observable<string>((subscriber) => {
+      let offset = 0;
+      let partial = '';
+      let reading = Promise.resolve();
+      const emit = (text: string) => {
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) subscriber.next(line);
+      };
+      // The log appears with the first lifecycle line; until then there is nothing to read.
+      const readLog = () =>
+        readFile(paths.logFile).catch((error: unknown) => {
+          if (errnoOf(error) === 'ENOENT') return Buffer.alloc(0);
+          throw error;
+        });
+      const readAppended = () => {
+        reading = reading
+          .then(async () => {
+            const content = await readLog();
+            if (content.length > offset) emit(content.subarray(offset).toString('utf8'));
+            offset = content.length;
+          })
+          .catch((error: unknown) => subscriber.error(error));
+      };
+      let watcher: FSWatcher | undefined;
+      try {
+        watcher = watch(paths.dir, (_event, file) => {
+          if (file === null || file === 'devpocket.log') readAppended();
+        });
+      } catch (error) {
+        subscriber.error(errnoOf(error) === 'ENOENT' ? new RuntimeError(`Environment ${env.id} is not provisioned`, 'NotProvisioned') : error);
+        return undefined;
+      }
+      watcher.on('error', (error) => subscriber.error(error));
+      // The tail and the offset come from one read, so no line is lost or repeated in between.
+      const tail = options.tail ?? 100;
+      reading = readLog()
+        .then((content) => {
+          offset = content.length;
+          const lines = content.toString('utf8').split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of tail > 0 ? lines.slice(-tail) : []) subscriber.next(line);
+        })
+        .catch((error: unknown) => subscriber.error(error));
+      return () => watcher?.close();
+    });
   }
 
   /**
