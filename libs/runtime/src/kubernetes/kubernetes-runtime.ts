@@ -43,6 +43,7 @@ import {
   type TerminalOptions,
   type TerminalStream,
 } from '../environment-runtime.js';
+import { PerKeyQueue } from '../per-key-queue.js';
 import { observedState, type ObservedState } from './kubernetes-state.js';
 
 export { FAILURE_REASONS, observedState, podFailure, type ObservedState } from './kubernetes-state.js';
@@ -129,8 +130,8 @@ export class KubernetesRuntime extends EnvironmentRuntime {
   private readonly podReadyTimeoutMs: number;
   /** The last log lines read per environment: what {@link logs} answers once the pod is gone. */
   private readonly lastLogs = new Map<string, string[]>();
-  /** Lifecycle calls of one environment run one after another. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Lifecycle calls of one environment run one after another, so that start/stop/destroy never interleave. */
+  private readonly lifecycle = new PerKeyQueue();
   /** Cancels the pod waits in flight per environment (a destroy supersedes a start still waiting). */
   private readonly waits = new Map<string, Set<(error: RuntimeError) => void>>();
   private closed = false;
@@ -515,18 +516,9 @@ export class KubernetesRuntime extends EnvironmentRuntime {
   }
 
   private serialize<T>(environmentId: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(environmentId) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(environmentId, settled);
-    void settled.then(() => {
-      if (this.queues.get(environmentId) === settled) this.queues.delete(environmentId);
-    });
-    return next;
+    return this.lifecycle.run(environmentId, task);
   }
+
 }
 
 /** `done` when the pod is Ready; the failure as a RuntimeError; undefined while it may get there. */

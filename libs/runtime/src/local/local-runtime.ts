@@ -19,6 +19,7 @@ import {
   type TerminalOptions,
   type TerminalStream,
 } from '../environment-runtime.js';
+import { PerKeyQueue } from '../per-key-queue.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -119,7 +120,7 @@ export class LocalRuntime extends EnvironmentRuntime {
   /** Last state emitted per environment, so that observers see changes, not repetitions. */
   private readonly lastState = new Map<string, RuntimeState>();
   /** Lifecycle calls of one environment run one after another, so that start/stop/destroy never interleave. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly lifecycle = new PerKeyQueue();
   private hostDefaults?: Promise<{ shell: string; lang: string; terminal: string }>;
 
   constructor(options: LocalRuntimeOptions) {
@@ -513,18 +514,9 @@ export class LocalRuntime extends EnvironmentRuntime {
   }
 
   private serialize<T>(environmentId: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(environmentId) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(environmentId, settled);
-    void settled.then(() => {
-      if (this.queues.get(environmentId) === settled) this.queues.delete(environmentId);
-    });
-    return next;
+    return this.lifecycle.run(environmentId, task);
   }
+
 }
 
 /** A tmux command exited non-zero; `stderr` is tmux's message (e.g. "no server running on …"). */

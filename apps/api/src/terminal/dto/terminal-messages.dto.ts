@@ -10,11 +10,8 @@ export const MAX_ROWS = 500;
 /** Largest input message, in characters (a paste on a phone is well under this). */
 export const MAX_INPUT_LENGTH = 65536;
 
-/** `attach` (Socket.IO): which environment, the client's size, and what it last saw. */
-export class AttachMessage {
-  @IsUUID('all', { message: 'environmentId must be a UUID' })
-  environmentId: string;
-
+/** `resize`: the client's new size in character cells. */
+export class ResizeMessage {
   @IsInt()
   @Min(MIN_COLS)
   @Max(MAX_COLS)
@@ -24,6 +21,12 @@ export class AttachMessage {
   @Min(MIN_ROWS)
   @Max(MAX_ROWS)
   rows: number;
+}
+
+/** `attach` (Socket.IO): which environment, the client's size, and what it last saw. */
+export class AttachMessage extends ResizeMessage {
+  @IsUUID('all', { message: 'environmentId must be a UUID' })
+  environmentId: string;
 
   @IsOptional()
   @IsUUID('all', { message: 'sessionId must be a UUID' })
@@ -49,19 +52,6 @@ export class InputMessage {
   @IsInt()
   @Min(0)
   seq?: number;
-}
-
-/** `resize`: the client's new size in character cells. */
-export class ResizeMessage {
-  @IsInt()
-  @Min(MIN_COLS)
-  @Max(MAX_COLS)
-  cols: number;
-
-  @IsInt()
-  @Min(MIN_ROWS)
-  @Max(MAX_ROWS)
-  rows: number;
 }
 
 /** `ack`: output received up to byte `seq` of the session's stream. */
