@@ -1,5 +1,9 @@
 import { InitialSchema1763712000000 } from './1763712000000-initial-schema.js';
 import { Clusters1763798400000 } from './1763798400000-clusters.js';
+import { ApiKeys1763884800000 } from './1763884800000-api-keys.js';
+import { IdentitiesAndEmailTokens1763885000000 } from './1763885000000-identities-and-email-tokens.js';
+import { DeviceAuthorizations1763884900000 } from './1763884900000-device-authorizations.js';
+import { AuditEvents1763885100000 } from './1763885100000-audit-events.js';
 
 /** Every migration, oldest first; TypeORM runs the pending ones at start. */
-export const MIGRATIONS = [InitialSchema1763712000000, Clusters1763798400000];
+export const MIGRATIONS = [InitialSchema1763712000000, Clusters1763798400000, ApiKeys1763884800000, IdentitiesAndEmailTokens1763885000000, DeviceAuthorizations1763884900000, AuditEvents1763885100000];

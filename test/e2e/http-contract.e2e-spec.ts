@@ -30,6 +30,19 @@ function expectErrorShape(response: JsonResponse, label = ''): void {
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
 }
 
+/** The OAuth endpoints of RFC 8628 answer errors as RFC 6749 §5.2 fixes them (API.md: "except where an RFC fixes them"). */
+const OAUTH_ROUTES = ['post /api/v1/auth/device/code', 'post /api/v1/auth/device/token'];
+
+/** Browser navigations whose only success is a redirect (API.md: GET /auth/google starts the web sign-in). */
+const REDIRECT_ROUTES = ['get /api/v1/auth/google'];
+
+/** An RFC 6749 §5.2 error body: `{error, error_description?}`, a lower_snake code. */
+function expectOAuthErrorShape(response: JsonResponse, label = ''): void {
+  const where = `${label} -> ${response.status} ${JSON.stringify(response.body)}`.slice(0, 500);
+  expect({ where, keys: Object.keys(response.body ?? {}).filter((key) => !['error', 'error_description'].includes(key)) }).toEqual({ where, keys: [] });
+  expect({ where, error: /^[a-z_]+$/.test(response.body?.error) }).toEqual({ where, error: true });
+}
+
 function expectError(response: JsonResponse, status: number, code: string): void {
   expect(response.status).toBe(status);
   expect(response.body.code).toBe(code);
@@ -180,10 +193,10 @@ describe('HTTP contract', () => {
       for (const { method, path, operation } of operations) {
         const label = `${method} ${path}`;
         const responses = Object.entries(operation.responses ?? {});
-        const successes = responses.filter(([status]) => /^2\d\d$/.test(status));
+        const successes = responses.filter(([status]) => /^2\d\d$/.test(status) || (REDIRECT_ROUTES.includes(label) && status === '302'));
         expect({ label, successes: successes.length > 0 }).toEqual({ label, successes: true });
         for (const [status, response] of successes) {
-          if (status === '204') continue;
+          if (status === '204' || status === '302') continue;
           const schema = response.content?.['application/json']?.schema;
           expect({ label, status, schema: Boolean(schema) }).toEqual({ label, status, schema: true });
           const ref = (schema as { $ref?: string }).$ref;
@@ -192,7 +205,12 @@ describe('HTTP contract', () => {
         for (const [status, response] of responses.filter(([code]) => Number(code) >= 400)) {
           const ref = (response.content?.['application/json']?.schema as { $ref?: string } | undefined)?.$ref;
           // Readiness answers 503 with its own report naming what is down (API.md "Health").
-          const expected = label === 'get /api/v1/health/ready' && status === '503' ? '#/components/schemas/ReadinessDto' : '#/components/schemas/ErrorDto';
+          const expected =
+            label === 'get /api/v1/health/ready' && status === '503'
+              ? '#/components/schemas/ReadinessDto'
+              : OAUTH_ROUTES.includes(label) && status === '400'
+                ? '#/components/schemas/OAuthErrorDto'
+                : '#/components/schemas/ErrorDto';
           expect({ label, status, ref }).toEqual({ label, status, ref: expected });
         }
         if (['post', 'patch', 'put'].includes(method) && operation.requestBody) {
@@ -435,6 +453,7 @@ describe('HTTP contract', () => {
             calls += 1;
             const label = `${method.toUpperCase()} ${attempt.url.replace(app.url, '').slice(0, 120)} ${JSON.stringify(attempt.body ?? '').slice(0, 80)} token=${Boolean(attempt.token)}`;
             if (response.status >= 500) failures.push(`${label} -> ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`);
+            else if (response.status >= 400 && OAUTH_ROUTES.includes(`${method} ${path}`) && response.body?.error) expectOAuthErrorShape(response, label);
             else if (response.status >= 400) expectErrorShape(response, label);
           }
         }

@@ -30,6 +30,15 @@ export function testConfig(databaseUrl: string, dataDir: string, env: Record<str
     LOG_LEVEL: 'error',
     TEMPLATES_DIR: resolve('templates'),
     JWT_SECRET: randomBytes(32).toString('hex'),
+    // Suites sign in and create environments many times from one IP and user: generous limits,
+    // unless a test sets its own (rate-limits, plans).
+    RATE_LIMIT_PER_MINUTE: '100000',
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    AUTH_IP_RATE_LIMIT_PER_MINUTE: '100000',
+    FREE_MAX_ENVIRONMENTS: '50',
+    FREE_MAX_CPU: '8',
+    FREE_MAX_MEMORY: '32Gi',
+    FREE_MAX_STORAGE: '200Gi',
     ...env,
   });
 }

@@ -1,14 +1,19 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MIGRATIONS } from '../../../migrations/index.js';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClustersModule } from './clusters/clusters.module.js';
+import { DeviceAuthModule } from './device-auth/device-auth.module.js';
 import { Clock } from './common/clock.js';
 import { SecretBox } from './common/secret-box.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule, type ServerSecrets } from './config/config.module.js';
 import { EnvironmentsModule } from './environments/environments.module.js';
 import { HealthModule } from './health/health.module.js';
+import { IdentityModule } from './identity/identity.module.js';
+import { RateLimitsModule } from './rate-limits/rate-limits.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
 import { TemplatesModule } from './templates/templates.module.js';
 import { TerminalModule } from './terminal/terminal.module.js';
@@ -49,7 +54,12 @@ export class AppModule {
           retryDelay: 1000,
         }),
         RuntimeModule,
+        RateLimitsModule,
+        AuditModule,
         AuthModule,
+        IdentityModule,
+        DeviceAuthModule,
+        ApiKeysModule,
         UsersModule,
         TemplatesModule,
         ClustersModule,

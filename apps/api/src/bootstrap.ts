@@ -5,7 +5,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { AppModule } from './app.module.js';
+import { requestContextMiddleware } from './audit/request-context.js';
 import { ErrorDto, HttpExceptionFilter, sendError } from './common/http-exception.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import { SERVER_VERSION } from './common/version.js';
@@ -34,6 +36,28 @@ function isLoopback(host: string): boolean {
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   const logger = new Logger('Http');
   app.disable('x-powered-by');
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          // Swagger UI (/api/docs) and the server's own small pages use inline scripts and styles.
+          'script-src': ["'self'", "'unsafe-inline'"],
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'img-src': ["'self'", 'data:', 'https:'],
+          // On plain http (one machine, a LAN) upgrading would break every page's assets.
+          'upgrade-insecure-requests': config.publicUrl.startsWith('https:') ? [] : null,
+        },
+      },
+    }),
+  );
+  if (config.CORS_ORIGINS.length > 0) {
+    const allowed = new Set(config.CORS_ORIGINS);
+    app.enableCors({
+      origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin.toLowerCase())),
+      exposedHeaders: ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+      maxAge: 600,
+    });
+  }
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT, extended: false });
   // Errors of the body parsers happen before Nest's routing: answered here in the API's shape.
@@ -41,10 +65,11 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
     if (!error) return next();
     sendError(response, error, logger, request);
   });
+  app.use(requestContextMiddleware);
   app.setGlobalPrefix('api/v1', { exclude: ['device', '.well-known/{*path}', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useWebSocketAdapter(new TerminalIoAdapter(app));
+  app.useWebSocketAdapter(new TerminalIoAdapter(app, config.CORS_ORIGINS));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -107,6 +132,9 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     throw error;
   }
   const address = app.getHttpServer().address() as { port: number };
+  // PORT=0 asks the kernel for a port: from here on the configuration names the real one, so
+  // PUBLIC_URL's default (OAuth metadata, links in emails) is an address clients can reach.
+  config.PORT = address.port;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   const url = `http://${host}:${address.port}`;
   const running = app;

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { AuthRateLimited } from '../rate-limits/rate-limit.guard.js';
 import type { AuthUser } from './auth-user.js';
 import { AuthService } from './auth.service.js';
 import { Authenticated, CurrentUser } from './authenticated.decorator.js';
@@ -12,6 +13,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Post('register')
+  @AuthRateLimited()
   @ApiCreatedResponse({ type: AuthResultDto })
   @ApiConflictResponse({ description: 'Email or username taken' })
   register(@Body() body: RegisterDto): Promise<AuthResultDto> {
@@ -19,6 +21,7 @@ export class AuthController {
   }
 
   @Post('login')
+  @AuthRateLimited()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: AuthResultDto })
   @ApiUnauthorizedResponse({ description: 'Wrong credentials' })

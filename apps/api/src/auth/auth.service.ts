@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { API_KEY_PREFIX, ApiKeysService } from '../api-keys/api-keys.service.js';
+import { AuditService } from '../audit/audit.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
@@ -29,6 +31,7 @@ function sha256(text: string): string {
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger(AuthService.name);
+  private readonly registrationListeners: Array<(user: UserEntity) => void> = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -37,6 +40,8 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
     private readonly clock: Clock,
+    private readonly apiKeys: ApiKeysService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -62,6 +67,36 @@ export class AuthService {
       throw error;
     }
     this.logger.log(`account ${user.id} registered (${user.role})`);
+    for (const listener of this.registrationListeners) listener(user);
+    return this.issue(user, randomUUID());
+  }
+
+  /**
+   * Calls `listener` with each account created by {@link register} (e.g. to mail a verification
+   * link). Listeners run synchronously and must not throw: they start their own work and catch it.
+   */
+  onRegistered(listener: (user: UserEntity) => void): void {
+    this.registrationListeners.push(listener);
+  }
+
+  /**
+   * Signs in an account whose identity another mechanism proved (Google sign-in): a new
+   * refresh token family and an access token. Refuses deactivated accounts.
+   * @throws DomainException ACCOUNT_DISABLED (401)
+   */
+  async signInVerifiedUser(user: UserEntity): Promise<AuthResultDto> {
+    if (!user.active) throw new DomainException(ErrorCode.ACCOUNT_DISABLED, 'This account is deactivated');
+    return this.issue(user, randomUUID());
+  }
+
+  /**
+   * Opens a session for the account `userId`, which approved a device authorization (RFC 8628
+   * §3.5): the same access + refresh token pair a sign-in gives, in a new refresh token family.
+   * @throws DomainException ACCOUNT_DISABLED (401) when the account is gone or deactivated
+   */
+  async issueForUser(userId: string): Promise<AuthResultDto> {
+    const user = await this.users.findById(userId);
+    if (!user || !user.active) throw new DomainException(ErrorCode.ACCOUNT_DISABLED, 'This account is deactivated');
     return this.issue(user, randomUUID());
   }
 
@@ -79,17 +114,25 @@ export class AuthService {
     const user = await this.users.findByLogin(input);
     if (!user || !user.passwordHash) {
       await this.hasher.verifyDecoy(input.password);
+      await this.auditSignIn('auth.sign_in_failed', user, { reason: user ? 'no_password' : 'unknown_account', login: input.email ?? input.username });
       throw new DomainException(ErrorCode.INVALID_CREDENTIALS, 'Wrong email, username or password');
     }
     const now = this.clock.now();
+    if (user.lockedUntil && user.lockedUntil > now) await this.auditSignIn('auth.sign_in_failed', user, { reason: 'locked' });
     this.assertNotLocked(user.lockedUntil, now);
     if (!(await this.hasher.verify(user.passwordHash, input.password))) {
       const lockedUntil = await this.users.recordFailedLogin(user.id, MAX_FAILED_LOGINS, new Date(now.getTime() + LOCK_SECONDS * 1000));
+      await this.auditSignIn('auth.sign_in_failed', user, { reason: 'wrong_password' });
+      if (lockedUntil && lockedUntil > now) await this.auditSignIn('auth.locked', user, { until: lockedUntil.toISOString() });
       this.assertNotLocked(lockedUntil, now);
       throw new DomainException(ErrorCode.INVALID_CREDENTIALS, 'Wrong email, username or password');
     }
-    if (!user.active) throw new DomainException(ErrorCode.ACCOUNT_DISABLED, 'This account is deactivated');
+    if (!user.active) {
+      await this.auditSignIn('auth.sign_in_failed', user, { reason: 'deactivated' });
+      throw new DomainException(ErrorCode.ACCOUNT_DISABLED, 'This account is deactivated');
+    }
     await this.users.clearFailedLogins(user.id);
+    await this.auditSignIn('auth.sign_in', user);
     if (user.role !== 'admin' && this.config.ADMIN_EMAILS.includes(user.email)) {
       await this.users.update(user.id, { role: 'admin' });
       user.role = 'admin';
@@ -131,8 +174,30 @@ export class AuthService {
   }
 
   /**
+   * Authenticates a credential as presented by a client: an API key (`dpk_…`) or else an access
+   * token. Used by the HTTP guard and by both terminal transports' handshakes. A key's caller
+   * carries the key's `scopes`; each successful key use is metered.
+   * @throws DomainException UNAUTHORIZED (401) for a bad, expired or revoked key or token, or a deactivated account
+   */
+  authenticate(credential: string): Promise<AuthUser> {
+    return credential.startsWith(API_KEY_PREFIX) ? this.authenticateApiKey(credential) : this.authenticateAccessToken(credential);
+  }
+
+  /**
+   * Verifies an API key (not revoked, not expired), loads its live account and records the use.
+   * @throws DomainException UNAUTHORIZED (401)
+   */
+  async authenticateApiKey(key: string): Promise<AuthUser> {
+    const verified = await this.apiKeys.verify(key);
+    const user = await this.users.findById(verified.userId);
+    if (!user || !user.active) throw new DomainException(ErrorCode.UNAUTHORIZED, 'The API key is no longer valid');
+    await this.apiKeys.recordUse(verified.id);
+    return { id: user.id, role: user.role, plan: user.plan, scopes: verified.scopes };
+  }
+
+  /**
    * Verifies an access token (signature, expiry, audience) and loads its live account.
-   * Used by the HTTP guard and by both terminal transports' handshakes.
+   * Access tokens only: {@link authenticate} also takes API keys.
    * @throws DomainException UNAUTHORIZED (401) for any bad, expired or revoked token
    */
   async authenticateAccessToken(token: string): Promise<AuthUser> {
@@ -159,6 +224,12 @@ export class AuthService {
       throw new DomainException(ErrorCode.UNAUTHORIZED, 'The access token is no longer valid');
     }
     return { id: user.id, role: user.role, plan: user.plan };
+  }
+
+  /** Records a sign-in event on `user`'s account (the actor only once signed in), from the request's client IP. */
+  private auditSignIn(action: 'auth.sign_in' | 'auth.sign_in_failed' | 'auth.locked', user: UserEntity | null, details?: Record<string, unknown>): Promise<void> {
+    const actorUserId = action === 'auth.sign_in' && user ? user.id : null;
+    return this.audit.record({ action, actorUserId, targetType: 'user', targetId: user?.id ?? null, details });
   }
 
   private assertNotLocked(lockedUntil: Date | null, now: Date): void {

@@ -16,8 +16,8 @@ export class ClustersController {
   @Authenticated({ admin: true })
   @ApiCreatedResponse({ type: ClusterDto })
   @ApiConflictResponse({ description: 'A cluster with this name exists' })
-  register(@Body() body: RegisterClusterDto): Promise<ClusterDto> {
-    return this.clusters.register(body);
+  register(@CurrentUser() user: AuthUser, @Body() body: RegisterClusterDto): Promise<ClusterDto> {
+    return this.clusters.register(body, user.id);
   }
 
   @Get()

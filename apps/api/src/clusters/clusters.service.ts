@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user.js';
+import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { violatedForeignKey, violatedUniqueConstraint } from '../common/postgres-errors.js';
@@ -30,14 +31,16 @@ export class ClustersService {
     private readonly connections: ClusterConnections,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
   /**
    * Registers a cluster after checking that its kubeconfig is usable (parsed, a context with a
    * server, no exec plugin). Its reachability is checked right after (status, version).
+   * `actorId` is the admin registering it, for the audit trail.
    * @throws DomainException INVALID_KUBECONFIG (400), CLUSTER_NAME_TAKEN (409)
    */
-  async register(input: RegisterClusterDto): Promise<ClusterDto> {
+  async register(input: RegisterClusterDto, actorId: string): Promise<ClusterDto> {
     const { server } = this.connections.inspectKubeconfig(input.kubeconfig, input.context);
     let cluster: ClusterEntity;
     try {
@@ -49,6 +52,7 @@ export class ClustersService {
       throw this.translateWriteError(error, input.name);
     }
     this.logger.log(`cluster ${cluster.id} (${cluster.name}, ${server}) registered`);
+    await this.audit.record({ action: 'cluster.registered', actorUserId: actorId, targetType: 'cluster', targetId: cluster.id, details: { name: cluster.name, server } });
     await this.check(cluster);
     return toClusterDto((await this.clusters.findById(cluster.id)) ?? cluster);
   }

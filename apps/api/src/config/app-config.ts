@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsQuantity } from '../common/validation.js';
 
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off']);
@@ -10,8 +11,13 @@ const toBoolean = ({ value }: { value: unknown }) => {
   return TRUE_WORDS.has(word) ? true : FALSE_WORDS.has(word) ? false : value;
 };
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+/** Comma-separated origins, lower-cased, without a trailing slash (browsers send `Origin` that way). */
+const toOrigins = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.split(',').map((item) => item.trim().toLowerCase().replace(/\/+$/, '')).filter(Boolean) : value;
 const toList = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.split(',').map((item) => item.trim().toLowerCase()).filter(Boolean) : value;
+const toCaseSensitiveList = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value;
 
 /**
  * The server's whole configuration, read once at boot from environment variables (the names
@@ -78,6 +84,13 @@ export class AppConfig {
   @Min(60)
   REFRESH_TOKEN_TTL = 2592000;
 
+  /** Lifetime of a device code and its user code (RFC 8628 device authorization), in seconds (default 15 minutes). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  DEVICE_CODE_TTL = 900;
+
   /** Comma-separated emails that are made admins at registration or sign-in. */
   @Transform(toList)
   @IsString({ each: true })
@@ -108,6 +121,151 @@ export class AppConfig {
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose', 'fatal'], { each: true })
   LOG_LEVEL: Array<'error' | 'warn' | 'log' | 'debug' | 'verbose' | 'fatal'> = ['error', 'warn', 'log'];
 
+  /** OAuth client id of Google sign-in: the audience of ID tokens and the web flow's client. Unset: Google sign-in is off (404). */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  GOOGLE_CLIENT_ID?: string;
+
+  /** OAuth client secret of the web redirect flow; with GOOGLE_CLIENT_ID it turns on GET /auth/google. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  GOOGLE_CLIENT_SECRET?: string;
+
+  /** JWK Set that signs Google ID tokens. */
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';
+
+  /** Accepted `iss` values of Google ID tokens, comma-separated (case-sensitive). */
+  @Transform(toCaseSensitiveList)
+  @IsString({ each: true })
+  GOOGLE_ISSUERS: string[] = ['https://accounts.google.com', 'accounts.google.com'];
+
+  /** Authorization endpoint of the web redirect flow. */
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  GOOGLE_AUTHORIZATION_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
+
+  /** Token endpoint of the web redirect flow. */
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+
+  /** OpenID Connect userinfo endpoint of the web redirect flow. */
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  GOOGLE_USERINFO_URL = 'https://openidconnect.googleapis.com/v1/userinfo';
+
+  /** SMTP server of outgoing mail, e.g. `smtps://user:pass@smtp.example.com`. Unset: mail is logged in development, dropped with a warning otherwise. */
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  /** Sender of outgoing mail (RFC 5322 address, optionally with a display name). */
+  @IsString()
+  @MinLength(3)
+  MAIL_FROM = 'DevPocket <no-reply@devpocket.local>';
+
+  /** Lifetime of an email verification link, in seconds (default 24 hours). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  EMAIL_TOKEN_TTL = 86400;
+
+  /** Lifetime of a password reset link, in seconds (default 1 hour). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  PASSWORD_RESET_TOKEN_TTL = 3600;
+
+  /** Redis URL (redis:// or rediss://) shared by the replicas for rate limits; unset: in-process storage. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  /** Prefix of every Redis key this server writes, so installs can share one Redis. */
+  @Matches(/^[A-Za-z0-9:_.-]{0,64}$/, { message: 'must be at most 64 letters, digits, ":", "_", "." or "-"' })
+  REDIS_KEY_PREFIX = 'devpocket:';
+
+  /** Requests a minute per client IP over the whole API (health checks and Socket.IO excluded). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_MINUTE = 600;
+
+  /** Sign-ins and registrations a minute per client IP and account (the submitted email or username). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  AUTH_RATE_LIMIT_PER_MINUTE = 10;
+
+  /** Sign-ins and registrations a minute per client IP, whatever the account. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  AUTH_IP_RATE_LIMIT_PER_MINUTE = 30;
+
+  /** Comma-separated origins (`https://app.example.com`) allowed by CORS, HTTP and Socket.IO; empty: no CORS headers. */
+  @Transform(toOrigins)
+  @Matches(/^https?:\/\/[^\s/]+$/, { each: true, message: 'each origin must be scheme://host[:port], e.g. https://app.example.com' })
+  CORS_ORIGINS: string[] = [];
+
+  /** Environments a user of each plan may have (API.md "422 plan limit"). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  FREE_MAX_ENVIRONMENTS = 1;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  STARTER_MAX_ENVIRONMENTS = 3;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PRO_MAX_ENVIRONMENTS = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  ENTERPRISE_MAX_ENVIRONMENTS = 100;
+
+  /** Largest resources of one environment per plan, as Kubernetes quantities (CPU cores, memory and storage bytes). */
+  @IsQuantity()
+  FREE_MAX_CPU = '500m';
+
+  @IsQuantity()
+  FREE_MAX_MEMORY = '1Gi';
+
+  @IsQuantity()
+  FREE_MAX_STORAGE = '5Gi';
+
+  @IsQuantity()
+  STARTER_MAX_CPU = '1';
+
+  @IsQuantity()
+  STARTER_MAX_MEMORY = '2Gi';
+
+  @IsQuantity()
+  STARTER_MAX_STORAGE = '10Gi';
+
+  @IsQuantity()
+  PRO_MAX_CPU = '2';
+
+  @IsQuantity()
+  PRO_MAX_MEMORY = '4Gi';
+
+  @IsQuantity()
+  PRO_MAX_STORAGE = '20Gi';
+
+  @IsQuantity()
+  ENTERPRISE_MAX_CPU = '8';
+
+  @IsQuantity()
+  ENTERPRISE_MAX_MEMORY = '32Gi';
+
+  @IsQuantity()
+  ENTERPRISE_MAX_STORAGE = '200Gi';
+
   /** The absolute data directory. */
   get dataDir(): string {
     return isAbsolute(this.DATA_DIR) ? this.DATA_DIR : resolve(this.DATA_DIR);
@@ -137,7 +295,7 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
-  const declared = new Set([...known, 'PUBLIC_URL', 'DATABASE_URL', 'JWT_SECRET', 'ENCRYPTION_KEY', 'KUBERNETES_STORAGE_CLASS', 'TMUX_SOCKET_DIR']);
+  const declared = new Set([...known, 'PUBLIC_URL', 'DATABASE_URL', 'JWT_SECRET', 'ENCRYPTION_KEY', 'KUBERNETES_STORAGE_CLASS', 'TMUX_SOCKET_DIR', 'REDIS_URL', 'GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET', 'SMTP_URL']);
   const raw: Record<string, string> = {};
   for (const name of declared) {
     const value = env[name];

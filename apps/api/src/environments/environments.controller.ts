@@ -10,7 +10,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth-user.js';
-import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
+import { Authenticated, CurrentUser, RequireScopes } from '../auth/authenticated.decorator.js';
 import { ApiUuidParam, pageDtoOf, UuidParam, type Page } from '../common/validation.js';
 import {
   CreateEnvironmentDto,
@@ -32,6 +32,7 @@ export class EnvironmentsController {
   constructor(private readonly environments: EnvironmentsService) {}
 
   @Post()
+  @RequireScopes('environments:write')
   @ApiCreatedResponse({ type: EnvironmentDto })
   @ApiNotFoundResponse({ description: 'No such template' })
   @ApiConflictResponse({ description: 'You already have an environment with this name' })
@@ -41,12 +42,14 @@ export class EnvironmentsController {
   }
 
   @Get()
+  @RequireScopes('environments:read')
   @ApiOkResponse({ type: EnvironmentPageDto })
   list(@CurrentUser() user: AuthUser, @Query() query: ListEnvironmentsQueryDto): Promise<Page<EnvironmentDto>> {
     return this.environments.list(user.id, query);
   }
 
   @Get(':id')
+  @RequireScopes('environments:read')
   @ApiUuidParam()
   @ApiOkResponse({ type: EnvironmentDto })
   @ApiNotFoundResponse({ description: 'No such environment of yours' })
@@ -55,6 +58,7 @@ export class EnvironmentsController {
   }
 
   @Patch(':id')
+  @RequireScopes('environments:write')
   @ApiUuidParam()
   @ApiOkResponse({ type: EnvironmentDto })
   @ApiNotFoundResponse({ description: 'No such environment of yours' })
@@ -64,6 +68,7 @@ export class EnvironmentsController {
   }
 
   @Delete(':id')
+  @RequireScopes('environments:write')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiUuidParam()
   @ApiAcceptedResponse({ type: EnvironmentDto, description: 'Deletion started; the environment is `terminating`' })
@@ -73,36 +78,40 @@ export class EnvironmentsController {
   }
 
   @Post(':id/start')
+  @RequireScopes('environments:write')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiUuidParam()
   @ApiAcceptedResponse({ type: EnvironmentDto })
   @ApiNotFoundResponse({ description: 'No such environment of yours' })
-  @ApiUnprocessableEntityResponse({ description: 'INVALID_STATE: only from stopped or error' })
+  @ApiUnprocessableEntityResponse({ description: 'INVALID_STATE: only from stopped or error; PLAN_LIMIT_REACHED' })
   start(@CurrentUser() user: AuthUser, @UuidParam() id: string): Promise<EnvironmentDto> {
-    return this.environments.request(user.id, id, 'start');
+    return this.environments.request(user, id, 'start');
   }
 
   @Post(':id/stop')
+  @RequireScopes('environments:write')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiUuidParam()
   @ApiAcceptedResponse({ type: EnvironmentDto })
   @ApiNotFoundResponse({ description: 'No such environment of yours' })
   @ApiUnprocessableEntityResponse({ description: 'INVALID_STATE: only from running or installing' })
   stop(@CurrentUser() user: AuthUser, @UuidParam() id: string): Promise<EnvironmentDto> {
-    return this.environments.request(user.id, id, 'stop');
+    return this.environments.request(user, id, 'stop');
   }
 
   @Post(':id/restart')
+  @RequireScopes('environments:write')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiUuidParam()
   @ApiAcceptedResponse({ type: EnvironmentDto })
   @ApiNotFoundResponse({ description: 'No such environment of yours' })
   @ApiUnprocessableEntityResponse({ description: 'INVALID_STATE: only from running' })
   restart(@CurrentUser() user: AuthUser, @UuidParam() id: string): Promise<EnvironmentDto> {
-    return this.environments.request(user.id, id, 'restart');
+    return this.environments.request(user, id, 'restart');
   }
 
   @Get(':id/logs')
+  @RequireScopes('environments:read')
   @ApiUuidParam()
   @ApiOkResponse({ type: EnvironmentLogsDto })
   @ApiNotFoundResponse({ description: 'No such environment of yours' })

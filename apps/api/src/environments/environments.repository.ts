@@ -33,6 +33,23 @@ export class EnvironmentsRepository {
     return this.environments.findBy({ userId });
   }
 
+  /** How many environments of `userId` are in one of `statuses`. */
+  countOwned(userId: string, statuses: EnvironmentStatus[]): Promise<number> {
+    return this.environments.countBy({ userId, status: In(statuses) });
+  }
+
+  /** How many environments of `userId` are in each status (statuses with none are left out). */
+  async countOwnedByStatus(userId: string): Promise<Partial<Record<EnvironmentStatus, number>>> {
+    const rows = await this.environments
+      .createQueryBuilder('env')
+      .select('env.status', 'status')
+      .addSelect('count(*)::int', 'count')
+      .where('env.user_id = :userId', { userId })
+      .groupBy('env.status')
+      .getRawMany<{ status: EnvironmentStatus; count: number }>();
+    return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+  }
+
   findByStatuses(statuses: EnvironmentStatus[]): Promise<EnvironmentEntity[]> {
     return this.environments.findBy({ status: In(statuses) });
   }

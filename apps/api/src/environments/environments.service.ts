@@ -2,10 +2,12 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationB
 import type { EnvironmentRuntime, RuntimeEnvironment, RuntimeStatusEvent } from '@devpocket/runtime';
 import type { Observable, Subscription } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
+import { AuditService } from '../audit/audit.service.js';
 import { ClustersService } from '../clusters/clusters.service.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { violatedUniqueConstraint } from '../common/postgres-errors.js';
 import type { Page } from '../common/validation.js';
+import { PlanLimits } from '../plans/plan-limits.js';
 import { RuntimeRegistry } from '../runtime/runtime.module.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import {
@@ -58,18 +60,22 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
     private readonly clusters: ClustersService,
     private readonly runtimes: RuntimeRegistry,
     private readonly events: EnvironmentEvents,
+    private readonly plans: PlanLimits,
+    private readonly audit: AuditService,
   ) {}
 
   /**
    * Creates an environment from a template and starts it in the background (`creating` →
    * `provisioning` → (`installing` →) `running`). It runs on the named cluster, else on the
    * default cluster, else on the local runtime.
-   * @throws DomainException TEMPLATE_NOT_FOUND (404), CLUSTER_NOT_FOUND (404), TEMPLATE_UNAVAILABLE (422), ENVIRONMENT_NAME_TAKEN (409)
+   * @throws DomainException TEMPLATE_NOT_FOUND (404), CLUSTER_NOT_FOUND (404), TEMPLATE_UNAVAILABLE (422), PLAN_LIMIT_REACHED (422), ENVIRONMENT_NAME_TAKEN (409)
    */
   async create(user: AuthUser, input: CreateEnvironmentDto): Promise<EnvironmentDto> {
     const template = await this.templates.getEntity(input.templateId);
     if (template.status !== 'active') throw new DomainException(ErrorCode.TEMPLATE_UNAVAILABLE, `Template ${template.name} is ${template.status}`);
     const cluster = input.clusterId ? await this.clusters.getUsable(user, input.clusterId) : await this.clusters.findDefault();
+    const resources = { ...template.resources, ...input.resources };
+    await this.assertWithinPlan(user, resources, 1);
     let env: EnvironmentEntity;
     try {
       env = await this.environments.insert({
@@ -78,13 +84,14 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
         templateId: template.id,
         clusterId: cluster?.id ?? null,
         runtime: cluster ? 'kubernetes' : 'local',
-        resources: { ...template.resources, ...input.resources },
+        resources,
         status: 'creating',
       });
     } catch (error) {
       if (violatedUniqueConstraint(error) === 'uq_environments_user_name') throw this.nameTaken(input.name);
       throw error;
     }
+    await this.audit.record({ action: 'environment.created', actorUserId: user.id, targetType: 'environment', targetId: env.id, details: { name: env.name, templateId: template.id } });
     this.publish(env);
     void this.queue.enqueue(env.id, (signal) => this.bringUp(env, signal));
     return toEnvironmentDto(env);
@@ -122,10 +129,12 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
   /**
    * Asks for `start`, `stop` or `restart`: the status changes at once (202) and the runtime work
    * follows in the background.
-   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), INVALID_STATE (422) when the status does not allow it
+   * A start also checks the plan's limits again (the plan may have been lowered since).
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), INVALID_STATE (422) when the status does not allow it, PLAN_LIMIT_REACHED (422)
    */
-  async request(userId: string, id: string, action: Exclude<LifecycleAction, 'delete'>): Promise<EnvironmentDto> {
-    const env = await this.getOwned(userId, id);
+  async request(user: AuthUser, id: string, action: Exclude<LifecycleAction, 'delete'>): Promise<EnvironmentDto> {
+    const env = await this.getOwned(user.id, id);
+    if (action === 'start' && canPerform(action, env.status)) await this.assertWithinPlan(user, env.resources, 0);
     const from = allowedStatuses(action) ?? [];
     const updated = canPerform(action, env.status) ? await this.environments.transition(env.id, from, statusOnRequest(action)) : null;
     if (!updated) {
@@ -147,7 +156,16 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
    */
   async remove(userId: string, id: string): Promise<EnvironmentDto> {
     const env = await this.getOwned(userId, id);
-    return toEnvironmentDto(await this.terminate(env).accepted);
+    const accepted = await this.terminate(env).accepted;
+    await this.audit.record({ action: 'environment.deleted', actorUserId: userId, targetType: 'environment', targetId: env.id, details: { name: env.name } });
+    return toEnvironmentDto(accepted);
+  }
+
+  /** How many environments the user has, in all and per status (every status, zeros included). */
+  async countByStatus(userId: string): Promise<{ total: number } & Record<EnvironmentStatus, number>> {
+    const counts = await this.environments.countOwnedByStatus(userId);
+    const byStatus = Object.fromEntries(ENVIRONMENT_STATUSES.map((status) => [status, counts[status] ?? 0])) as Record<EnvironmentStatus, number>;
+    return { total: ENVIRONMENT_STATUSES.reduce((sum, status) => sum + byStatus[status], 0), ...byStatus };
   }
 
   /** Destroys every environment of a user and waits for it (account deletion). */
@@ -294,6 +312,16 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
 
   private publish(env: EnvironmentEntity): void {
     this.events.publish({ environmentId: env.id, userId: env.userId, status: env.status });
+  }
+
+  /**
+   * The user's plan allows `resources` for one environment and its environments (not being
+   * deleted) plus `adding` more.
+   * @throws DomainException PLAN_LIMIT_REACHED (422)
+   */
+  private async assertWithinPlan(user: AuthUser, resources: EnvironmentEntity['resources'], adding: number): Promise<void> {
+    this.plans.assertResources(user.plan, resources);
+    this.plans.assertEnvironmentCount(user.plan, await this.environments.countOwned(user.id, NOT_TERMINATING), adding);
   }
 
   private nameTaken(name: string): DomainException {

@@ -1,6 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { SkipRateLimit } from '../rate-limits/rate-limit.guard.js';
 import { HealthService, type ReadinessReport } from './health.service.js';
 
 class LivenessDto {
@@ -17,6 +18,8 @@ class ReadinessDto {
 }
 
 @ApiTags('health')
+// Probes of load balancers and orchestrators are not counted against any client.
+@SkipRateLimit()
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: HealthService) {}

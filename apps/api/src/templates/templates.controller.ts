@@ -8,7 +8,7 @@ import { TemplatesService } from './templates.service.js';
 const TemplatePageDto = pageDtoOf(TemplateDto, 'TemplatePageDto');
 
 @ApiTags('templates')
-@Authenticated()
+@Authenticated({ scopes: ['environments:read'] })
 @Controller('templates')
 export class TemplatesController {
   constructor(private readonly templates: TemplatesService) {}

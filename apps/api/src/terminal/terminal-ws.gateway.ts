@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { assertKeyScopes } from '../api-keys/api-key-scopes.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { AuthService } from '../auth/auth.service.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
@@ -27,7 +28,7 @@ const CLOSE_NOT_RUNNING = 4409;
 /** Refuses an upgrade with a plain HTTP answer carrying the error body of API.md. */
 function refuse(socket: Duplex, statusCode: number, code: string, message: string): void {
   const body = JSON.stringify({ statusCode, code, message });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' }[statusCode] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[statusCode] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -40,9 +41,10 @@ function clamp(value: string | null, min: number, max: number, fallback: number)
 
 /**
  * The original mobile protocol: a plain WebSocket of JSON text frames per terminal, on the
- * same HTTP server as Socket.IO (which keeps `/socket.io`). The access token comes as
- * `?token=` (or an `Authorization: Bearer` header); a bad one is refused at the upgrade with
- * 401, a missing or foreign environment with 404. `welcome` is the first frame.
+ * same HTTP server as Socket.IO (which keeps `/socket.io`). The access token or API key comes
+ * as `?token=` (or an `X-API-Key` or `Authorization: Bearer` header); a bad one is refused at
+ * the upgrade with 401, a key without the needed scope with 403, a missing or foreign
+ * environment with 404. `welcome` is the first frame.
  */
 @Injectable()
 export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -75,7 +77,7 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     const match = WS_PATH.exec(url.pathname);
     if (!match) return refuse(socket, 404, ErrorCode.NOT_FOUND, 'No WebSocket endpoint at this path');
     const [, endpoint, rawId] = match;
-    void this.authorize(request, url, rawId).then(
+    void this.authorize(request, url, endpoint, rawId).then(
       ({ user, environmentId }) =>
         this.wss.handleUpgrade(request, socket, head, (ws) =>
           endpoint === 'logs'
@@ -92,12 +94,19 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     );
   }
 
-  /** @throws DomainException UNAUTHORIZED (401), INVALID_ID (400), ENVIRONMENT_NOT_FOUND (404) */
-  private async authorize(request: IncomingMessage, url: URL, rawId: string): Promise<{ user: AuthUser; environmentId: string }> {
+  /**
+   * Authenticates the upgrade (access token or API key) and checks the environment is the caller's.
+   * A key needs `terminal` for a terminal, `environments:read` for logs.
+   * @throws DomainException UNAUTHORIZED (401), FORBIDDEN (403), INVALID_ID (400), ENVIRONMENT_NOT_FOUND (404)
+   */
+  private async authorize(request: IncomingMessage, url: URL, endpoint: string, rawId: string): Promise<{ user: AuthUser; environmentId: string }> {
     const header = request.headers.authorization;
-    const token = url.searchParams.get('token') ?? (header?.startsWith('Bearer ') ? header.slice(7) : null);
-    if (!token) throw new DomainException(ErrorCode.UNAUTHORIZED, 'An access token is required (?token=)');
-    const user = await this.auth.authenticateAccessToken(token);
+    const apiKeyHeader = request.headers['x-api-key'];
+    const token =
+      url.searchParams.get('token') ?? (typeof apiKeyHeader === 'string' ? apiKeyHeader : null) ?? (header?.startsWith('Bearer ') ? header.slice(7) : null);
+    if (!token) throw new DomainException(ErrorCode.UNAUTHORIZED, 'An access token or API key is required (?token=)');
+    const user = await this.auth.authenticate(token);
+    assertKeyScopes(user, [endpoint === 'logs' ? 'environments:read' : 'terminal']);
     const environmentId = decodeURIComponent(rawId);
     if (!UUID.test(environmentId)) throw new DomainException(ErrorCode.INVALID_ID, 'The environment id must be a UUID');
     await this.terminals.findEnvironment(user, environmentId);

@@ -8,6 +8,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
+import { assertKeyScopes } from '../api-keys/api-key-scopes.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { AuthService } from '../auth/auth.service.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
@@ -39,8 +40,9 @@ function errorPayload(error: unknown, logger: Logger): { code: string; message: 
 }
 
 /**
- * The terminal over Socket.IO v4, namespace `/terminal`. The access token comes in the
- * handshake (`auth: { token }`); a bad one is refused at connect with `UNAUTHORIZED`. One
+ * The terminal over Socket.IO v4, namespace `/terminal`. The access token or API key comes in
+ * the handshake (`auth: { token }`); a bad one is refused at connect with `UNAUTHORIZED`, and
+ * attaching with a key without the `terminal` scope is refused with `FORBIDDEN`. One
  * socket carries one attached terminal; closing it detaches the tmux client only.
  */
 @WebSocketGateway({ namespace: '/terminal' })
@@ -56,7 +58,7 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
     namespace.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       if (typeof token !== 'string' || token.length === 0) return next(new Error(ErrorCode.UNAUTHORIZED));
-      this.auth.authenticateAccessToken(token).then(
+      this.auth.authenticate(token).then(
         (user) => {
           (socket.data as TerminalSocketData).user = user;
           next();
@@ -69,6 +71,7 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   @SubscribeMessage('attach')
   async attach(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): Promise<AttachResult | ErrorAck> {
     try {
+      assertKeyScopes(socket.data.user, ['terminal']);
       if (socket.data.session) throw new DomainException(ErrorCode.VALIDATION_FAILED, 'This socket already carries a terminal; open another socket');
       const request = parseMessage(AttachMessage, body);
       const { session, result } = await this.terminals.attach(socket.data.user, request, 'socket.io', {

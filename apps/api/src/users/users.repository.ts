@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { UserEntity, type Role } from './user.entity.js';
+import { UserEntity, type Plan, type Role } from './user.entity.js';
 
 /** What registration stores of a new account. */
 export interface NewUser {
@@ -11,6 +11,8 @@ export interface NewUser {
   fullName: string | null;
   /** Whether the account is an admin regardless of being first (ADMIN_EMAILS). */
   admin: boolean;
+  /** Whether the email is known to belong to the person already (a verified Google email); default false. */
+  emailVerified?: boolean;
 }
 
 /** Persistence of accounts (`users`). */
@@ -23,6 +25,22 @@ export class UsersRepository {
 
   findById(id: string): Promise<UserEntity | null> {
     return this.users.findOneBy({ id });
+  }
+
+  /**
+   * A page of accounts, oldest first: `q` matches part of the email, username or full name
+   * (case-insensitive); `role`, `plan` and `active` match exactly.
+   */
+  list(filter: { q?: string; role?: Role; plan?: Plan; active?: boolean; limit: number; offset: number }): Promise<[UserEntity[], number]> {
+    const query = this.users.createQueryBuilder('user').orderBy('user.created_at', 'ASC').addOrderBy('user.id', 'ASC').take(filter.limit).skip(filter.offset);
+    if (filter.q) {
+      const pattern = `%${filter.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      query.andWhere('(user.email ILIKE :pattern OR user.username ILIKE :pattern OR user.full_name ILIKE :pattern)', { pattern });
+    }
+    if (filter.role) query.andWhere('user.role = :role', { role: filter.role });
+    if (filter.plan) query.andWhere('user.plan = :plan', { plan: filter.plan });
+    if (filter.active !== undefined) query.andWhere('user.active = :active', { active: filter.active });
+    return query.getManyAndCount();
   }
 
   /** Finds by lower-case email or username. */
@@ -50,6 +68,7 @@ export class UsersRepository {
         passwordHash: user.passwordHash,
         fullName: user.fullName,
         role,
+        emailVerified: user.emailVerified ?? false,
       });
       return manager.save(entity);
     });
@@ -82,6 +101,11 @@ export class UsersRepository {
   /** Clears the failure count and lock after a successful sign-in. */
   async clearFailedLogins(id: string): Promise<void> {
     await this.users.update({ id }, { failedLoginCount: 0, lockedUntil: null });
+  }
+
+  /** Records that the account's owner controls its email (a followed verification link, a verified Google email). */
+  async markEmailVerified(id: string): Promise<void> {
+    await this.users.update({ id }, { emailVerified: true });
   }
 
   /** Invalidates every access token issued so far; returns the new version. */

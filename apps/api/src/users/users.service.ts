@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { AuthService } from '../auth/auth.service.js';
+import { PasswordHasher } from '../auth/password-hasher.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { violatedUniqueConstraint } from '../common/postgres-errors.js';
 import { EnvironmentsService } from '../environments/environments.service.js';
+import { PlanLimits } from '../plans/plan-limits.js';
+import type { ChangePasswordDto, UserStatsDto } from './dto/me.dto.js';
 import { toUserDto, type UpdateMeDto, type UserDto } from './dto/user.dto.js';
 import { UsersRepository } from './users.repository.js';
 
@@ -11,6 +15,9 @@ export class UsersService {
   constructor(
     private readonly users: UsersRepository,
     private readonly environments: EnvironmentsService,
+    private readonly hasher: PasswordHasher,
+    private readonly auth: AuthService,
+    private readonly plans: PlanLimits,
   ) {}
 
   /** @throws DomainException USER_NOT_FOUND (404) when the account is gone */
@@ -29,6 +36,34 @@ export class UsersService {
       throw error;
     }
     return this.getMe(userId);
+  }
+
+  /**
+   * Replaces the password after checking the current one, then revokes every session of the
+   * account, the caller's included (refresh tokens and access tokens): it signs in again.
+   * @throws DomainException WRONG_PASSWORD (422) when `currentPassword` is wrong or the account has no password (Google only)
+   */
+  async changePassword(userId: string, input: ChangePasswordDto): Promise<void> {
+    const user = await this.users.findById(userId);
+    if (!user) throw new DomainException(ErrorCode.USER_NOT_FOUND, 'Account not found');
+    if (!user.passwordHash || !(await this.hasher.verify(user.passwordHash, input.currentPassword))) {
+      throw new DomainException(ErrorCode.WRONG_PASSWORD, user.passwordHash ? 'The current password is wrong' : 'This account has no password: it signs in with Google', [
+        { field: 'currentPassword', message: 'does not match' },
+      ]);
+    }
+    await this.users.update(userId, { passwordHash: await this.hasher.hash(input.newPassword) });
+    await this.auth.logoutAll(userId);
+  }
+
+  /** The user's environments by status, and the plan's limits. */
+  async stats(userId: string): Promise<UserStatsDto> {
+    const user = await this.users.findById(userId);
+    if (!user) throw new DomainException(ErrorCode.USER_NOT_FOUND, 'Account not found');
+    const limits = this.plans.of(user.plan);
+    return {
+      environments: await this.environments.countByStatus(userId),
+      plan: { name: user.plan, maxEnvironments: limits.maxEnvironments, maxResources: { ...limits.maxResources } },
+    };
   }
 
   /** Deletes the account: its environments are destroyed first (shells, files), then the row and its tokens. */
