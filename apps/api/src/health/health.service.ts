@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SERVER_VERSION } from '../common/version.js';
+import { RateLimitStorage } from '../rate-limits/rate-limit.storage.js';
 
 /** `{status, database, cache, runtime, version}` of GET /health/ready. */
 export interface ReadinessReport {
@@ -26,16 +27,19 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
 export class HealthService {
   readonly version = SERVER_VERSION;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: RateLimitStorage,
+  ) {}
 
   async readiness(): Promise<ReadinessReport> {
-    const [database, runtime] = await Promise.all([
+    const [database, runtime, cache] = await Promise.all([
       this.probe(() => this.dataSource.query('SELECT 1')),
       // The local runtime serves whenever no cluster is named, so tmux must answer.
       this.probe(() => run('tmux', ['-V'])),
+      // Redis when REDIS_URL is set, else the in-process counters.
+      this.probe(() => this.cache.ping()),
     ]);
-    // No shared cache is configured yet: the in-process one is always up.
-    const cache = 'up' as const;
     const ok = database === 'up' && runtime === 'up' && cache === 'up';
     return { status: ok ? 'ok' : 'error', database, cache, runtime, version: this.version };
   }

@@ -23,6 +23,9 @@ export abstract class RateLimitStorage implements ThrottlerStorage {
    * @param blockDuration in milliseconds
    */
   abstract increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord>;
+
+  /** Resolves when the storage answers (readiness); rejects when it does not. */
+  abstract ping(): Promise<void>;
 }
 
 interface Counter {
@@ -35,6 +38,10 @@ interface Counter {
 export class MemoryRateLimitStorage extends RateLimitStorage implements OnApplicationShutdown {
   private readonly counters = new Map<string, Counter>();
   private readonly sweeper = setInterval(() => this.sweep(Date.now()), 60_000).unref();
+
+  override async ping(): Promise<void> {
+    // Counters in this process are always there.
+  }
 
   override async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const now = Date.now();

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
@@ -10,6 +10,7 @@ import { RedisRateLimitStorage } from './redis-rate-limit.storage.js';
  * Rate limits on every HTTP route (a global guard), counted in Redis when REDIS_URL is set so
  * replicas share them, else in this process.
  */
+@Global()
 @Module({
   providers: [
     {
@@ -26,5 +27,6 @@ import { RedisRateLimitStorage } from './redis-rate-limit.storage.js';
     },
     { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
+  exports: [RateLimitStorage],
 })
 export class RateLimitsModule {}

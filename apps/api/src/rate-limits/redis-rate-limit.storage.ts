@@ -67,6 +67,10 @@ export class RedisRateLimitStorage extends RateLimitStorage implements OnApplica
    * @param ttl window in milliseconds
    * @param blockDuration how long a caller over `limit` stays blocked, in milliseconds
    */
+  override async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
   override async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}throttle:{${throttlerName}:${key}}`;
     try {
