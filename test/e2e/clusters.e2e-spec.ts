@@ -145,7 +145,7 @@ describe('clusters and environments on Kubernetes', () => {
 
   describe('access', () => {
     it('hides a non-default cluster from users without a grant, and lets a granted user use it', async () => {
-      expect((await request('GET', `${app.api}/clusters`, { token: alice.accessToken })).body).toEqual([]);
+      expect((await request('GET', `${app.api}/clusters`, { token: alice.accessToken })).body).toEqual({ items: [], total: 0, limit: 20, offset: 0 });
       expect((await request('GET', `${app.api}/clusters/${clusterId}`, { token: alice.accessToken })).status).toBe(404);
       const refused = await createEnvironment(alice.accessToken, 'not-allowed', 'ubuntu', clusterId);
       expect(refused.status).toBe(404);
@@ -153,8 +153,8 @@ describe('clusters and environments on Kubernetes', () => {
 
       expect((await request('POST', `${app.api}/clusters/${clusterId}/access/${alice.user.id}`, { token: admin.accessToken })).status).toBe(204);
       const listed = await request('GET', `${app.api}/clusters`, { token: alice.accessToken });
-      expect(listed.body.map((cluster: { id: string }) => cluster.id)).toEqual([clusterId]);
-      expect(listed.body[0]).not.toHaveProperty('kubeconfig');
+      expect(listed.body.items.map((cluster: { id: string }) => cluster.id)).toEqual([clusterId]);
+      expect(listed.body.items[0]).not.toHaveProperty('kubeconfig');
 
       expect((await request('DELETE', `${app.api}/clusters/${clusterId}/access/${alice.user.id}`, { token: admin.accessToken })).status).toBe(204);
       expect((await request('GET', `${app.api}/clusters/${clusterId}`, { token: alice.accessToken })).status).toBe(404);

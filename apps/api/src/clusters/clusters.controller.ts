@@ -1,10 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth-user.js';
 import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
-import { ApiUuidParam, UuidParam } from '../common/validation.js';
+import { ApiUuidParam, pageDtoOf, PageQueryDto, UuidParam, type Page } from '../common/validation.js';
 import { ClustersService } from './clusters.service.js';
 import { ClusterDto, ClusterHealthDto, RegionsDto, RegisterClusterDto, UpdateClusterDto } from './dto/cluster.dto.js';
+
+const ClusterPageDto = pageDtoOf(ClusterDto, 'ClusterPageDto');
 
 @ApiTags('clusters')
 @ApiBadRequestResponse({ description: 'Invalid input or id' })
@@ -22,9 +24,9 @@ export class ClustersController {
 
   @Get()
   @Authenticated()
-  @ApiOkResponse({ type: [ClusterDto], description: 'Admins: every cluster; users: the default one and those granted to them' })
-  list(@CurrentUser() user: AuthUser): Promise<ClusterDto[]> {
-    return this.clusters.list(user);
+  @ApiOkResponse({ type: ClusterPageDto, description: 'Admins: every cluster; users: the default one and those granted to them' })
+  list(@CurrentUser() user: AuthUser, @Query() page: PageQueryDto): Promise<Page<ClusterDto>> {
+    return this.clusters.list(user, page);
   }
 
   @Get('regions')

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { violatedForeignKey, violatedUniqueConstraint } from '../common/postgres-errors.js';
 import { SecretBox } from '../common/secret-box.js';
+import type { Page, PageQueryDto } from '../common/validation.js';
 import { ClusterConnections, kubeconfigContext, type ClusterCheck } from './cluster-connections.js';
 import type { ClusterEntity } from './cluster.entity.js';
 import { ClustersRepository } from './clusters.repository.js';
@@ -57,10 +58,10 @@ export class ClustersService {
     return toClusterDto((await this.clusters.findById(cluster.id)) ?? cluster);
   }
 
-  /** Admins see every cluster; other users the default one and those granted to them. */
-  async list(user: AuthUser): Promise<ClusterDto[]> {
+  /** Admins see every cluster; other users the default one and those granted to them. A page of them, by name. */
+  async list(user: AuthUser, page: PageQueryDto): Promise<Page<ClusterDto>> {
     const clusters = user.role === 'admin' ? await this.clusters.listAll() : await this.clusters.listUsable(user.id);
-    return clusters.map(toClusterDto);
+    return { items: clusters.slice(page.offset, page.offset + page.limit).map(toClusterDto), total: clusters.length, limit: page.limit, offset: page.offset };
   }
 
   /** @throws DomainException CLUSTER_NOT_FOUND (404), also for a cluster the user cannot use */
