@@ -98,13 +98,14 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
  * PostgreSQL when DATABASE_URL is unset), migrations, then HTTP, Socket.IO and WebSocket on
  * HOST:PORT.
  * @throws ConfigError when the local runtime would serve shells on a non-loopback address without LOCAL_RUNTIME_ALLOW_REMOTE
+ *   (or LOCAL_RUNTIME_ENABLED=false, as in a cluster where environments run on Kubernetes only)
  */
 export async function startServer(config: AppConfig): Promise<RunningServer> {
   Logger.overrideLogger(config.LOG_LEVEL);
   const logger = new Logger('Bootstrap');
-  if (!isLoopback(config.HOST) && !config.LOCAL_RUNTIME_ALLOW_REMOTE) {
+  if (config.LOCAL_RUNTIME_ENABLED && !isLoopback(config.HOST) && !config.LOCAL_RUNTIME_ALLOW_REMOTE) {
     throw new ConfigError(
-      `HOST ${config.HOST} is not a loopback address: the local runtime gives shells on this host, so set LOCAL_RUNTIME_ALLOW_REMOTE=true to serve it there`,
+      `HOST ${config.HOST} is not a loopback address: the local runtime gives shells on this host, so set LOCAL_RUNTIME_ALLOW_REMOTE=true to serve it there, or LOCAL_RUNTIME_ENABLED=false to run environments on clusters only`,
     );
   }
   await mkdir(config.dataDir, { recursive: true });

@@ -111,10 +111,36 @@ export class AppConfig {
   @IsString()
   TMUX_SOCKET_DIR?: string;
 
+  /** How long a Socket.IO terminal session outlives its socket waiting for a resume, in seconds; 0 ends it with the socket. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  TERMINAL_RESUME_SECONDS = 600;
+
+  /** Output a terminal session keeps for an exact resume (replay), in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64 * 1024 * 1024)
+  TERMINAL_REPLAY_BYTES = 1024 * 1024;
+
+  /** Unacknowledged output above which a terminal's PTY is paused, in bytes; reading resumes under a quarter of it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(65536)
+  @Max(64 * 1024 * 1024)
+  TERMINAL_HIGH_WATER_BYTES = 1024 * 1024;
+
   /** Lets the local runtime, which gives shells on this host, serve on a non-loopback HOST. */
   @Transform(toBoolean)
   @IsBoolean()
   LOCAL_RUNTIME_ALLOW_REMOTE = false;
+
+  /** Runs environments on this host (tmux) when no cluster is registered; false: such creations answer 422 NO_RUNTIME. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  LOCAL_RUNTIME_ENABLED = true;
 
   /** Nest log levels to print, comma-separated: error, warn, log, debug, verbose. */
   @Transform(toList)

@@ -30,6 +30,7 @@ import {
 } from './environment-state.js';
 import { EnvironmentsRepository } from './environments.repository.js';
 import { LifecycleQueue } from './lifecycle-queue.js';
+import { AppConfig } from '../config/app-config.js';
 
 const NOT_TERMINATING = ENVIRONMENT_STATUSES.filter((status) => status !== 'terminating');
 
@@ -62,6 +63,7 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
     private readonly events: EnvironmentEvents,
     private readonly plans: PlanLimits,
     private readonly audit: AuditService,
+    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -74,6 +76,9 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
     const template = await this.templates.getEntity(input.templateId);
     if (template.status !== 'active') throw new DomainException(ErrorCode.TEMPLATE_UNAVAILABLE, `Template ${template.name} is ${template.status}`);
     const cluster = input.clusterId ? await this.clusters.getUsable(user, input.clusterId) : await this.clusters.findDefault();
+    if (!cluster && !this.config.LOCAL_RUNTIME_ENABLED) {
+      throw new DomainException(ErrorCode.NO_RUNTIME, 'No cluster is available for new environments, and this server does not run them locally');
+    }
     const resources = { ...template.resources, ...input.resources };
     await this.assertWithinPlan(user, resources, 1);
     let env: EnvironmentEntity;
