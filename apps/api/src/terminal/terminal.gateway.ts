@@ -13,7 +13,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { AuthService } from '../auth/auth.service.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { AckMessage, AttachMessage, InputMessage, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
-import { TerminalService, type AttachResult, type ExitReason, type TerminalSession } from './terminal.service.js';
+import { TerminalService, type AttachResult, type ExitReason, type TerminalSession, type TerminalSink } from './terminal.service.js';
 
 /** Events the server emits on `/terminal` (API.md "Terminal over Socket.IO"). */
 export interface TerminalServerEvents {
@@ -28,6 +28,8 @@ export interface TerminalServerEvents {
 interface TerminalSocketData {
   user: AuthUser;
   session?: TerminalSession;
+  /** This socket's sink on the session: a session taken over by another socket has another sink. */
+  sink?: TerminalSink;
 }
 
 type TerminalSocket = Socket<Record<string, never>, TerminalServerEvents, Record<string, never>, TerminalSocketData>;
@@ -43,7 +45,8 @@ function errorPayload(error: unknown, logger: Logger): { code: string; message: 
  * The terminal over Socket.IO v4, namespace `/terminal`. The access token or API key comes in
  * the handshake (`auth: { token }`); a bad one is refused at connect with `UNAUTHORIZED`, and
  * attaching with a key without the `terminal` scope is refused with `FORBIDDEN`. One
- * socket carries one attached terminal; closing it detaches the tmux client only.
+ * socket carries one attached terminal; closing it keeps the session for a resume during the
+ * grace period (API.md), then detaches the tmux client only.
  */
 @WebSocketGateway({ namespace: '/terminal' })
 export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisconnect<TerminalSocket> {
@@ -74,18 +77,22 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
       assertKeyScopes(socket.data.user, ['terminal']);
       if (socket.data.session) throw new DomainException(ErrorCode.VALIDATION_FAILED, 'This socket already carries a terminal; open another socket');
       const request = parseMessage(AttachMessage, body);
-      const { session, result } = await this.terminals.attach(socket.data.user, request, 'socket.io', {
+      const sink: TerminalSink = {
         output: (data, seq) => socket.emit('output', { data, seq }),
         status: (status) => socket.emit('status', { status }),
         exit: (reason) => {
+          socket.data.session = undefined;
+          socket.data.sink = undefined;
           socket.emit('exit', { reason });
           socket.disconnect(true);
         },
-      });
+      };
+      const { session, result } = await this.terminals.attach(socket.data.user, request, 'socket.io', sink);
       if (!socket.connected) {
-        session.detach();
+        session.release(sink);
         throw new DomainException(ErrorCode.VALIDATION_FAILED, 'The socket closed while attaching');
       }
+      socket.data.sink = sink;
       socket.data.session = session;
       return result;
     } catch (error) {
@@ -112,8 +119,8 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   @SubscribeMessage('ack')
   ack(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): void {
     this.handle(socket, () => {
-      parseMessage(AckMessage, body);
-      this.session(socket);
+      const message = parseMessage(AckMessage, body);
+      this.session(socket).ack(message.seq);
     });
   }
 
@@ -123,8 +130,11 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   }
 
   handleDisconnect(socket: TerminalSocket): void {
-    socket.data.session?.detach();
+    const { session, sink } = socket.data;
     socket.data.session = undefined;
+    socket.data.sink = undefined;
+    // The session stays for a resume during the grace period (unless another socket took it over).
+    if (session && sink) session.release(sink);
   }
 
   private session(socket: TerminalSocket): TerminalSession {

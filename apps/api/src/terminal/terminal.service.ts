@@ -3,6 +3,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit }
 import { RuntimeError, type TerminalStream } from '@devpocket/runtime';
 import type { Observable, Subscription } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
+import { AppConfig } from '../config/app-config.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { toEnvironmentDto, type EnvironmentDto } from '../environments/dto/environment.dto.js';
 import { EnvironmentEvents, type EnvironmentStatusChange } from '../environments/environment-events.js';
@@ -10,7 +11,7 @@ import { EnvironmentsService } from '../environments/environments.service.js';
 import { RuntimeRegistry } from '../runtime/runtime.module.js';
 
 /** Why a terminal ended, as sent in the `exit` event. */
-export type ExitReason = 'environment_stopped' | 'session_ended' | 'server_restart' | 'detached';
+export type ExitReason = 'environment_stopped' | 'session_ended' | 'server_restart' | 'detached' | 'taken_over';
 
 /** How a transport delivers a session's events to its socket. */
 export interface TerminalSink {
@@ -39,17 +40,60 @@ export interface AttachResult {
   readOnly: boolean;
 }
 
+/** How a session buffers, frames and paces its output. */
+export interface TerminalFlowOptions {
+  /** Output kept for a resume, in bytes (oldest chunks dropped first). */
+  replayBytes: number;
+  /** Unacknowledged bytes above which the PTY is paused; reading resumes under a quarter of it. */
+  highWaterBytes: number;
+  /** How long a session outlives its socket waiting for a resume, in milliseconds; 0 ends it with the socket. */
+  graceMs: number;
+  /** Longest wait collecting PTY output into one frame, in milliseconds. */
+  frameMs: number;
+  /** Largest frame, in bytes: a frame is sent as soon as it reaches this. */
+  frameBytes: number;
+}
+
+/** Defaults of {@link TerminalFlowOptions} (API.md, `.env.example`). */
+export const DEFAULT_FLOW: TerminalFlowOptions = { replayBytes: 1024 * 1024, highWaterBytes: 1024 * 1024, graceMs: 600_000, frameMs: 5, frameBytes: 64 * 1024 };
+
+/** One frame of output kept for replay: bytes `start` (exclusive) to `start + bytes.length` of the stream. */
+interface ReplayChunk {
+  start: number;
+  bytes: Buffer;
+}
+
 /**
  * One terminal session: one tmux client kept by the server, and the byte count of its output
  * stream (`seq`). Input may carry the client's own sequence number, so a resent input is
  * applied once.
+ *
+ * Output is collected into frames (up to `frameMs` or `frameBytes`), counted, kept in a
+ * bounded replay ring, and sent to the current sink if any. A resumable session (Socket.IO)
+ * outlives its socket for `graceMs`, still reading (the ring drops its oldest bytes, so tmux
+ * never blocks), and a later attach may replay what was missed or take it over. While a sink
+ * holds more than `highWaterBytes` unacknowledged, the PTY is paused (input still flows).
  */
 export class TerminalSession {
   readonly id = randomUUID();
   /** UTF-8 bytes of output sent so far. */
   seq = 0;
+  /** Output acknowledged by the client (`ack {seq}`). */
+  private ackedSeq = 0;
   private lastInputSeq = -1;
   private ended = false;
+  private sink?: TerminalSink;
+  /** A sink set by an attach gets output only after the attach's ack went out (next macrotask). */
+  private sinkReady = false;
+  /** While a replay waits for its sink to be ready, the ring keeps everything after this seq. */
+  private pinnedSeq?: number;
+  private readonly ring: ReplayChunk[] = [];
+  private ringBytes = 0;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private frameTimer?: NodeJS.Timeout;
+  private graceTimer?: NodeJS.Timeout;
+  private paused = false;
 
   constructor(
     readonly environmentId: string,
@@ -57,19 +101,86 @@ export class TerminalSession {
     readonly readOnly: boolean,
     readonly transport: 'socket.io' | 'websocket',
     private readonly stream: TerminalStream,
-    private readonly sink: TerminalSink,
+    sink: TerminalSink,
     private readonly onEnd: (session: TerminalSession) => void,
+    private readonly flow: TerminalFlowOptions = DEFAULT_FLOW,
   ) {
-    stream.onData((data) => {
-      this.seq += Buffer.byteLength(data, 'utf8');
-      this.sink.output(data, this.seq);
-    });
+    this.setSink(sink, 0);
+    stream.onData((data) => this.collect(data));
     stream.onExit(() => this.end('session_ended'));
+  }
+
+  /** Whether the session outlives its socket and can be resumed (Socket.IO only; plain WebSocket has no seq/ack). */
+  get resumable(): boolean {
+    return this.transport === 'socket.io' && this.flow.graceMs > 0;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Whether the PTY is paused for lack of acknowledgements. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Output sent to the client and not yet acknowledged, in bytes. */
+  get unacknowledged(): number {
+    return this.seq - this.ackedSeq;
+  }
+
+  /**
+   * Whether every byte after `lastSeq` is still kept, so a resume can replay exactly what was
+   * missed. `lastSeq` must fall on a character boundary of the stream.
+   */
+  canReplayFrom(lastSeq: number): boolean {
+    if (this.ended || lastSeq > this.seq) return false;
+    const oldest = this.ring[0]?.start ?? this.seq;
+    if (lastSeq < oldest) return false;
+    const chunk = this.ring.find((item) => item.start < lastSeq && lastSeq < item.start + item.bytes.length);
+    // Inside a chunk: only on a UTF-8 character boundary (not a continuation byte).
+    return !chunk || (chunk.bytes[lastSeq - chunk.start] & 0xc0) !== 0x80;
+  }
+
+  /**
+   * Gives the session to a new socket's `sink`, which has the stream up to `lastSeq`: the
+   * previous holder (if any) gets `exit taken_over`, and once the attach is acknowledged the
+   * new one gets every kept byte after `lastSeq`, then live output. Check
+   * {@link canReplayFrom} first.
+   */
+  resume(sink: TerminalSink, lastSeq: number): void {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const previous = this.sink;
+    this.setSink(sink, lastSeq);
+    if (previous && previous !== sink) previous.exit('taken_over');
+  }
+
+  /**
+   * The socket of `sink` is gone. A resumable session keeps reading for the grace period
+   * (never paused while nobody acknowledges), then detaches; others detach now. A sink that
+   * no longer holds the session (taken over) changes nothing.
+   */
+  release(sink: TerminalSink): void {
+    if (this.ended || this.sink !== sink) return;
+    this.sink = undefined;
+    this.sinkReady = false;
+    this.pinnedSeq = undefined;
+    if (!this.resumable) return this.detach();
+    this.setPaused(false);
+    this.graceTimer = setTimeout(() => this.detach(), this.flow.graceMs);
+    this.graceTimer.unref?.();
+  }
+
+  /** The client received output up to `seq`: reading resumes once under the low-water mark. */
+  ack(seq: number): void {
+    this.ackedSeq = Math.max(this.ackedSeq, Math.min(seq, this.seq));
+    if (this.paused && this.unacknowledged <= this.flow.highWaterBytes / 4) this.setPaused(false);
   }
 
   /**
    * Types `data` into the shell. An input whose `seq` is not above the last applied one is a
-   * resend and is dropped.
+   * resend and is dropped. Never held back by output back-pressure.
    * @throws DomainException FORBIDDEN (403) on a read-only session
    */
   input(data: string, inputSeq?: number): void {
@@ -87,24 +198,104 @@ export class TerminalSession {
 
   /** Tells the client the environment's new status. */
   status(status: string): void {
-    if (!this.ended) this.sink.status(status);
+    if (!this.ended && this.sink) this.sink.status(status);
   }
 
   /** Ends the session: the tmux client detaches (the shell lives on), the sink hears `reason`. */
   end(reason: ExitReason): void {
     if (this.ended) return;
-    this.ended = true;
-    this.stream.close();
-    this.onEnd(this);
-    this.sink.exit(reason);
+    this.flush();
+    const sink = this.sink;
+    this.finish();
+    sink?.exit(reason);
   }
 
   /** Ends the session without telling the sink (its socket is already gone). */
   detach(): void {
     if (this.ended) return;
+    this.finish();
+  }
+
+  private finish(): void {
     this.ended = true;
+    clearTimeout(this.frameTimer);
+    clearTimeout(this.graceTimer);
+    this.sink = undefined;
+    this.pending = [];
+    this.pendingBytes = 0;
     this.stream.close();
     this.onEnd(this);
+  }
+
+  private setSink(sink: TerminalSink, fromSeq: number): void {
+    this.sink = sink;
+    this.sinkReady = false;
+    this.ackedSeq = fromSeq;
+    this.pinnedSeq = fromSeq;
+    // After the attach handler returned, so the ack reaches the client before any output.
+    setImmediate(() => {
+      if (this.ended || this.sink !== sink) return;
+      this.sinkReady = true;
+      this.pinnedSeq = undefined;
+      for (const chunk of this.ring) {
+        const end = chunk.start + chunk.bytes.length;
+        if (end <= fromSeq) continue;
+        const bytes = chunk.start < fromSeq ? chunk.bytes.subarray(fromSeq - chunk.start) : chunk.bytes;
+        sink.output(bytes.toString('utf8'), end);
+      }
+      this.trim();
+      this.applyBackPressure();
+    });
+  }
+
+  private collect(data: string): void {
+    if (this.ended) return;
+    this.pending.push(data);
+    this.pendingBytes += Buffer.byteLength(data, 'utf8');
+    if (this.pendingBytes >= this.flow.frameBytes) this.flush();
+    else this.frameTimer ??= setTimeout(() => this.flush(), this.flow.frameMs);
+  }
+
+  /** Sends what was collected as one frame, keeps it for replay, and pauses the PTY when too much is unacknowledged. */
+  private flush(): void {
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
+    if (this.pending.length === 0 || this.ended) return;
+    const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    const bytes = Buffer.from(text, 'utf8');
+    const start = this.seq;
+    this.seq += bytes.length;
+    if (this.transport === 'socket.io') {
+      this.ring.push({ start, bytes });
+      this.ringBytes += bytes.length;
+      this.trim();
+    }
+    if (this.sink && this.sinkReady) this.sink.output(text, this.seq);
+    this.applyBackPressure();
+  }
+
+  private trim(): void {
+    while (this.ringBytes > this.flow.replayBytes && this.ring.length > 0) {
+      const oldest = this.ring[0];
+      if (this.pinnedSeq !== undefined && oldest.start + oldest.bytes.length > this.pinnedSeq) break;
+      this.ring.shift();
+      this.ringBytes -= oldest.bytes.length;
+    }
+  }
+
+  /** Only a Socket.IO client with its sink acknowledges output; nobody else ever pauses the PTY. */
+  private applyBackPressure(): void {
+    if (this.transport !== 'socket.io' || !this.sink) return;
+    if (!this.paused && this.unacknowledged > this.flow.highWaterBytes) this.setPaused(true);
+  }
+
+  private setPaused(paused: boolean): void {
+    if (this.paused === paused || this.ended) return;
+    this.paused = paused;
+    if (paused) this.stream.pause();
+    else this.stream.resume();
   }
 }
 
@@ -120,13 +311,23 @@ const SHELL_ENDING = new Set<EnvironmentStatusChange['status']>(['stopping', 'st
 export class TerminalService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(TerminalService.name);
   private readonly sessions = new Map<string, Set<TerminalSession>>();
+  private readonly byId = new Map<string, TerminalSession>();
+  private readonly flow: TerminalFlowOptions;
   private subscription?: Subscription;
 
   constructor(
     private readonly environments: EnvironmentsService,
     private readonly runtimes: RuntimeRegistry,
     private readonly events: EnvironmentEvents,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.flow = {
+      ...DEFAULT_FLOW,
+      replayBytes: config.TERMINAL_REPLAY_BYTES,
+      highWaterBytes: config.TERMINAL_HIGH_WATER_BYTES,
+      graceMs: config.TERMINAL_RESUME_SECONDS * 1000,
+    };
+  }
 
   onModuleInit(): void {
     this.subscription = this.events.statusChanges().subscribe((change) => this.onStatusChange(change));
@@ -149,14 +350,30 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   }
 
   /**
-   * Attaches a new tmux client of the environment's session for `user`. A `sessionId` of a
-   * session that is no longer kept gets a new session with a full redraw (`resume: "redraw"`).
+   * Attaches `sink` for `user`. With the `sessionId` and `lastSeq` of a session still kept for
+   * this user, environment and access mode, whose kept output covers everything after
+   * `lastSeq`, the session is resumed (`resume: "replay"`, taken over from another socket if
+   * one holds it). Otherwise a new tmux client is attached, whose first paint is tmux's full
+   * redraw (`resume: "redraw"` when a sessionId was given, `"new"` otherwise).
    * @throws DomainException ENVIRONMENT_NOT_FOUND (404), ENVIRONMENT_NOT_RUNNING (422)
    */
   async attach(user: AuthUser, request: AttachRequest, transport: TerminalSession['transport'], sink: TerminalSink): Promise<{ session: TerminalSession; result: AttachResult }> {
     const env = await this.environments.getOwned(user.id, request.environmentId);
     if (env.status !== 'running') throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, `The environment is ${env.status}, not running`);
     const readOnly = request.readOnly ?? false;
+    if (request.sessionId && request.lastSeq !== undefined && transport === 'socket.io') {
+      const kept = this.byId.get(request.sessionId);
+      if (
+        kept?.resumable &&
+        kept.userId === user.id &&
+        kept.environmentId === env.id &&
+        kept.readOnly === readOnly &&
+        kept.canReplayFrom(request.lastSeq)
+      ) {
+        kept.resume(sink, request.lastSeq);
+        return { session: kept, result: { sessionId: kept.id, seq: request.lastSeq, resume: 'replay', readOnly } };
+      }
+    }
     let stream: TerminalStream;
     try {
       const runtime = await this.runtimes.forEnvironment(env);
@@ -167,12 +384,23 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
       }
       throw error;
     }
-    const session = new TerminalSession(env.id, user.id, readOnly, transport, stream, sink, (ended) => this.forget(ended));
+    const session = new TerminalSession(env.id, user.id, readOnly, transport, stream, sink, (ended) => this.forget(ended), this.flow);
     const live = this.sessions.get(env.id) ?? new Set<TerminalSession>();
     live.add(session);
     this.sessions.set(env.id, live);
+    this.byId.set(session.id, session);
     const resume = request.sessionId ? 'redraw' : 'new';
     return { session, result: { sessionId: session.id, seq: 0, resume, readOnly } };
+  }
+
+  /** The sessions kept on an environment, attached or waiting for a resume (for tests and diagnostics). */
+  list(environmentId: string): TerminalSession[] {
+    return [...(this.sessions.get(environmentId) ?? [])];
+  }
+
+  /** The session kept under `id`, if any (for tests and diagnostics). */
+  find(id: string): TerminalSession | undefined {
+    return this.byId.get(id);
   }
 
   /**
@@ -198,6 +426,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   }
 
   private forget(session: TerminalSession): void {
+    this.byId.delete(session.id);
     const live = this.sessions.get(session.environmentId);
     live?.delete(session);
     if (live?.size === 0) this.sessions.delete(session.environmentId);
