@@ -132,6 +132,13 @@ export class AppConfig {
   @Max(64 * 1024 * 1024)
   TERMINAL_HIGH_WATER_BYTES = 1024 * 1024;
 
+  /** Terminal connections (attached sockets, both transports) one user may hold at once; the next attach is refused with TOO_MANY_CONNECTIONS. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  TERMINAL_MAX_CONNECTIONS_PER_USER = 10;
+
   /** Lets the local runtime, which gives shells on this host, serve on a non-loopback HOST. */
   @Transform(toBoolean)
   @IsBoolean()

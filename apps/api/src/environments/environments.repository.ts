@@ -86,6 +86,11 @@ export class EnvironmentsRepository {
     await this.environments.update({ id }, { name });
   }
 
+  /** Records terminal activity: sets `last_activity_at` only (not `updated_at`). */
+  async touchActivity(id: string, at: Date): Promise<void> {
+    await this.environments.query('UPDATE environments SET last_activity_at = $2 WHERE id = $1', [id, at]);
+  }
+
   async delete(id: string): Promise<void> {
     await this.environments.delete({ id });
   }

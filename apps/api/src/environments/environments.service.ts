@@ -112,6 +112,11 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
     return toEnvironmentDto(await this.getOwned(userId, id));
   }
 
+  /** Records terminal activity on an environment (`lastActivityAt`); callers throttle it. */
+  touchActivity(id: string, at: Date): Promise<void> {
+    return this.environments.touchActivity(id, at);
+  }
+
   /** The environment row when `userId` owns it. @throws DomainException ENVIRONMENT_NOT_FOUND (404) */
   async getOwned(userId: string, id: string): Promise<EnvironmentEntity> {
     const env = await this.environments.findOwned(userId, id);

@@ -82,7 +82,7 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
         this.wss.handleUpgrade(request, socket, head, (ws) =>
           endpoint === 'logs'
             ? this.serveLogs(ws, user, environmentId, clamp(url.searchParams.get('tail'), 0, 10_000, DEFAULT_LOG_TAIL))
-            : this.serve(ws, user, environmentId, clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24)),
+            : this.serve(ws, user, environmentId, request.headers['user-agent'], clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24)),
         ),
       (error: unknown) => {
         if (error instanceof DomainException) refuse(socket, error.status, error.code, error.message);
@@ -113,7 +113,7 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     return { user, environmentId };
   }
 
-  private async serve(ws: WebSocket, user: AuthUser, environmentId: string, cols: number, rows: number): Promise<void> {
+  private async serve(ws: WebSocket, user: AuthUser, environmentId: string, client: string | undefined, cols: number, rows: number): Promise<void> {
     const send = (frame: Record<string, unknown>) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
@@ -149,7 +149,7 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
           send({ type: 'exit', reason });
           ws.close(CLOSE_NORMAL, reason);
         },
-      });
+      }, client);
       session = attached.session;
       if (closed) session.detach();
       const queued = pending;

@@ -87,7 +87,8 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
           socket.disconnect(true);
         },
       };
-      const { session, result } = await this.terminals.attach(socket.data.user, request, 'socket.io', sink);
+      const userAgent = socket.handshake.headers['user-agent'];
+      const { session, result } = await this.terminals.attach(socket.data.user, request, 'socket.io', sink, typeof userAgent === 'string' ? userAgent : undefined);
       if (!socket.connected) {
         session.release(sink);
         throw new DomainException(ErrorCode.VALIDATION_FAILED, 'The socket closed while attaching');

@@ -9,9 +9,12 @@ import { toEnvironmentDto, type EnvironmentDto } from '../environments/dto/envir
 import { EnvironmentEvents, type EnvironmentStatusChange } from '../environments/environment-events.js';
 import { EnvironmentsService } from '../environments/environments.service.js';
 import { RuntimeRegistry } from '../runtime/runtime.module.js';
+import type { Page } from '../common/validation.js';
+import type { TerminalSessionEntity } from './terminal-session.entity.js';
+import { TerminalSessionsRepository } from './terminal-sessions.repository.js';
 
 /** Why a terminal ended, as sent in the `exit` event. */
-export type ExitReason = 'environment_stopped' | 'session_ended' | 'server_restart' | 'detached' | 'taken_over';
+export type ExitReason = 'environment_stopped' | 'session_ended' | 'server_restart' | 'detached' | 'taken_over' | 'session_killed';
 
 /** How a transport delivers a session's events to its socket. */
 export interface TerminalSink {
@@ -76,8 +79,17 @@ interface ReplayChunk {
  */
 export class TerminalSession {
   readonly id = randomUUID();
+  readonly startedAt = new Date();
   /** UTF-8 bytes of output sent so far. */
   seq = 0;
+  /** UTF-8 bytes of input written to the PTY. */
+  bytesIn = 0;
+  /** UTF-8 bytes of output sent to a socket (replays included). */
+  bytesOut = 0;
+  /** Why the session ended, once it has. */
+  endReason?: ExitReason;
+  /** Called after each input written to the PTY (activity tracking). */
+  onInput?: () => void;
   /** Output acknowledged by the client (`ack {seq}`). */
   private ackedSeq = 0;
   private lastInputSeq = -1;
@@ -117,6 +129,16 @@ export class TerminalSession {
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /** Whether a socket holds the session now (a session kept for a resume has none). */
+  get connected(): boolean {
+    return !this.ended && this.sink !== undefined;
+  }
+
+  /** Whether `sink` is the one holding the session. */
+  heldBy(sink: TerminalSink): boolean {
+    return this.sink === sink;
   }
 
   /** Whether the PTY is paused for lack of acknowledgements. */
@@ -190,6 +212,8 @@ export class TerminalSession {
       this.lastInputSeq = inputSeq;
     }
     this.stream.write(data);
+    this.bytesIn += Buffer.byteLength(data, 'utf8');
+    this.onInput?.();
   }
 
   resize(cols: number, rows: number): void {
@@ -206,18 +230,19 @@ export class TerminalSession {
     if (this.ended) return;
     this.flush();
     const sink = this.sink;
-    this.finish();
+    this.finish(reason);
     sink?.exit(reason);
   }
 
   /** Ends the session without telling the sink (its socket is already gone). */
   detach(): void {
     if (this.ended) return;
-    this.finish();
+    this.finish('detached');
   }
 
-  private finish(): void {
+  private finish(reason: ExitReason): void {
     this.ended = true;
+    this.endReason = reason;
     clearTimeout(this.frameTimer);
     clearTimeout(this.graceTimer);
     this.sink = undefined;
@@ -241,6 +266,7 @@ export class TerminalSession {
         const end = chunk.start + chunk.bytes.length;
         if (end <= fromSeq) continue;
         const bytes = chunk.start < fromSeq ? chunk.bytes.subarray(fromSeq - chunk.start) : chunk.bytes;
+        this.bytesOut += bytes.length;
         sink.output(bytes.toString('utf8'), end);
       }
       this.trim();
@@ -272,7 +298,10 @@ export class TerminalSession {
       this.ringBytes += bytes.length;
       this.trim();
     }
-    if (this.sink && this.sinkReady) this.sink.output(text, this.seq);
+    if (this.sink && this.sinkReady) {
+      this.bytesOut += bytes.length;
+      this.sink.output(text, this.seq);
+    }
     this.applyBackPressure();
   }
 
@@ -299,6 +328,28 @@ export class TerminalSession {
   }
 }
 
+/** A recorded terminal session (API.md GET /environments/:id/terminal-sessions). */
+export interface TerminalSessionView {
+  id: string;
+  transport: TerminalSession['transport'];
+  client: string | null;
+  readOnly: boolean;
+  startedAt: string;
+  endedAt: string | null;
+  endReason: string | null;
+  bytesIn: number;
+  bytesOut: number;
+  /** Still held by this server (attached, or kept for a resume). */
+  live: boolean;
+}
+
+/** How often the byte counters of running sessions are written, in milliseconds. */
+const BYTES_FLUSH_MS = 30_000;
+/** Least time between two writes of an environment's `lastActivityAt`, in milliseconds. */
+const ACTIVITY_WRITE_MS = 60_000;
+/** Longest recorded client description (the socket's user agent). */
+const MAX_CLIENT_LENGTH = 200;
+
 /** Statuses after which an environment's shell is gone or going: attached clients are let go. */
 const SHELL_ENDING = new Set<EnvironmentStatusChange['status']>(['stopping', 'stopped', 'restarting', 'terminating', 'deleted', 'error']);
 
@@ -313,14 +364,26 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   private readonly sessions = new Map<string, Set<TerminalSession>>();
   private readonly byId = new Map<string, TerminalSession>();
   private readonly flow: TerminalFlowOptions;
+  private readonly maxConnectionsPerUser: number;
+  /** Attaches of each user past the connection check and still opening their terminal. */
+  private readonly opening = new Map<string, number>();
+  /** Each session's pending writes, chained so they land in order (insert first). */
+  private readonly writes = new Map<string, Promise<void>>();
+  /** The byte counts last written per live session (`in/out`). */
+  private readonly flushedBytes = new Map<string, string>();
+  /** When each environment's `lastActivityAt` was last written (epoch ms). */
+  private readonly activityWrittenAt = new Map<string, number>();
+  private flushTimer?: NodeJS.Timeout;
   private subscription?: Subscription;
 
   constructor(
     private readonly environments: EnvironmentsService,
     private readonly runtimes: RuntimeRegistry,
     private readonly events: EnvironmentEvents,
+    private readonly records: TerminalSessionsRepository,
     config: AppConfig,
   ) {
+    this.maxConnectionsPerUser = config.TERMINAL_MAX_CONNECTIONS_PER_USER;
     this.flow = {
       ...DEFAULT_FLOW,
       replayBytes: config.TERMINAL_REPLAY_BYTES,
@@ -331,6 +394,8 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
 
   onModuleInit(): void {
     this.subscription = this.events.statusChanges().subscribe((change) => this.onStatusChange(change));
+    this.flushTimer = setInterval(() => this.flushBytes(), BYTES_FLUSH_MS);
+    this.flushTimer.unref?.();
   }
 
   /**
@@ -354,10 +419,18 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
    * this user, environment and access mode, whose kept output covers everything after
    * `lastSeq`, the session is resumed (`resume: "replay"`, taken over from another socket if
    * one holds it). Otherwise a new tmux client is attached, whose first paint is tmux's full
-   * redraw (`resume: "redraw"` when a sessionId was given, `"new"` otherwise).
-   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), ENVIRONMENT_NOT_RUNNING (422)
+   * redraw (`resume: "redraw"` when a sessionId was given, `"new"` otherwise). A user holds at
+   * most TERMINAL_MAX_CONNECTIONS_PER_USER connected sessions (both transports); taking over a
+   * session another socket holds does not add one. `client` describes the socket (its user agent).
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), ENVIRONMENT_NOT_RUNNING (422), TOO_MANY_CONNECTIONS (429)
    */
-  async attach(user: AuthUser, request: AttachRequest, transport: TerminalSession['transport'], sink: TerminalSink): Promise<{ session: TerminalSession; result: AttachResult }> {
+  async attach(
+    user: AuthUser,
+    request: AttachRequest,
+    transport: TerminalSession['transport'],
+    sink: TerminalSink,
+    client?: string,
+  ): Promise<{ session: TerminalSession; result: AttachResult }> {
     const env = await this.environments.getOwned(user.id, request.environmentId);
     if (env.status !== 'running') throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, `The environment is ${env.status}, not running`);
     const readOnly = request.readOnly ?? false;
@@ -370,10 +443,13 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
         kept.readOnly === readOnly &&
         kept.canReplayFrom(request.lastSeq)
       ) {
+        if (!kept.connected) this.checkConnectionLimit(user.id);
         kept.resume(sink, request.lastSeq);
         return { session: kept, result: { sessionId: kept.id, seq: request.lastSeq, resume: 'replay', readOnly } };
       }
     }
+    this.checkConnectionLimit(user.id);
+    this.opening.set(user.id, (this.opening.get(user.id) ?? 0) + 1);
     let stream: TerminalStream;
     try {
       const runtime = await this.runtimes.forEnvironment(env);
@@ -383,14 +459,50 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
         throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, 'The environment is not running');
       }
       throw error;
+    } finally {
+      const opening = (this.opening.get(user.id) ?? 1) - 1;
+      if (opening > 0) this.opening.set(user.id, opening);
+      else this.opening.delete(user.id);
     }
     const session = new TerminalSession(env.id, user.id, readOnly, transport, stream, sink, (ended) => this.forget(ended), this.flow);
+    session.onInput = () => this.touchActivity(session.environmentId);
     const live = this.sessions.get(env.id) ?? new Set<TerminalSession>();
     live.add(session);
     this.sessions.set(env.id, live);
     this.byId.set(session.id, session);
+    const description = client?.trim().slice(0, MAX_CLIENT_LENGTH) || null;
+    // Awaited, so the session is listed once the attach is acknowledged; a failed write never fails the attach.
+    await this.persist(session.id, () =>
+      this.records.insert({ id: session.id, environmentId: env.id, userId: user.id, transport, client: description, readOnly, startedAt: session.startedAt }),
+    );
     const resume = request.sessionId ? 'redraw' : 'new';
     return { session, result: { sessionId: session.id, seq: 0, resume, readOnly } };
+  }
+
+  /**
+   * A page of the environment's terminal sessions, newest first, when `user` owns it.
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), also for another user's environment
+   */
+  async listSessions(user: AuthUser, environmentId: string, page: { limit: number; offset: number }): Promise<Page<TerminalSessionView>> {
+    await this.environments.getOwned(user.id, environmentId);
+    const [rows, total] = await this.records.listForEnvironment(environmentId, page);
+    return { items: rows.map((row) => this.view(row)), total, limit: page.limit, offset: page.offset };
+  }
+
+  /**
+   * Ends a session of the environment held by this server: its client gets `exit session_killed`.
+   * The owner of the environment or an admin may; a session already ended is left as it is.
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404) for a non-admin on another user's environment, NOT_FOUND (404) for an unknown session
+   */
+  async killSession(user: AuthUser, environmentId: string, sessionId: string): Promise<void> {
+    if (user.role !== 'admin') await this.environments.getOwned(user.id, environmentId);
+    const live = this.byId.get(sessionId);
+    if (live && live.environmentId === environmentId) {
+      live.end('session_killed');
+      return;
+    }
+    const recorded = await this.records.findInEnvironment(environmentId, sessionId);
+    if (!recorded) throw new DomainException(ErrorCode.NOT_FOUND, 'Terminal session not found');
   }
 
   /** The sessions kept on an environment, attached or waiting for a resume (for tests and diagnostics). */
@@ -407,9 +519,12 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
    * Tells every attached client to reconnect, and detaches them (the shells live on in tmux).
    * Runs before Nest closes the HTTP server and Socket.IO, so the `exit` still reaches them.
    */
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     this.subscription?.unsubscribe();
+    clearInterval(this.flushTimer);
     for (const live of [...this.sessions.values()]) for (const session of [...live]) session.end('server_restart');
+    // The end of each session is recorded before the database connection closes.
+    await Promise.all([...this.writes.values()]);
   }
 
   private onStatusChange(change: EnvironmentStatusChange): void {
@@ -425,7 +540,74 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     }
   }
 
+  /** @throws DomainException TOO_MANY_CONNECTIONS (429) when the user holds the most connected sessions allowed */
+  private checkConnectionLimit(userId: string): void {
+    let count = this.opening.get(userId) ?? 0;
+    for (const session of this.byId.values()) if (session.userId === userId && session.connected) count += 1;
+    if (count >= this.maxConnectionsPerUser) {
+      throw new DomainException(
+        ErrorCode.TOO_MANY_CONNECTIONS,
+        `At most ${this.maxConnectionsPerUser} terminal connections at once; close one first`,
+      );
+    }
+  }
+
+  private view(row: TerminalSessionEntity): TerminalSessionView {
+    const live = this.byId.get(row.id);
+    return {
+      id: row.id,
+      transport: row.transport,
+      client: row.client,
+      readOnly: row.readOnly,
+      startedAt: row.startedAt.toISOString(),
+      endedAt: row.endedAt?.toISOString() ?? null,
+      endReason: row.endReason,
+      // A live session's counters are newer in memory than in its row.
+      bytesIn: live ? live.bytesIn : Number(row.bytesIn),
+      bytesOut: live ? live.bytesOut : Number(row.bytesOut),
+      live: live !== undefined,
+    };
+  }
+
+  /** Writes `lastActivityAt` on input, at most once per {@link ACTIVITY_WRITE_MS} per environment. */
+  private touchActivity(environmentId: string): void {
+    const now = Date.now();
+    const last = this.activityWrittenAt.get(environmentId);
+    if (last !== undefined && now - last < ACTIVITY_WRITE_MS) return;
+    this.activityWrittenAt.set(environmentId, now);
+    this.environments.touchActivity(environmentId, new Date(now)).catch((error: unknown) => {
+      this.logger.warn(`could not record activity of environment ${environmentId}: ${(error as Error).message}`);
+    });
+  }
+
+  /** Writes the byte counters of running sessions that changed since their last write. */
+  private flushBytes(): void {
+    for (const session of this.byId.values()) {
+      const counts = `${session.bytesIn}/${session.bytesOut}`;
+      if (this.flushedBytes.get(session.id) === counts) continue;
+      this.flushedBytes.set(session.id, counts);
+      const { bytesIn, bytesOut } = session;
+      void this.persist(session.id, () => this.records.updateBytes(session.id, bytesIn, bytesOut));
+    }
+  }
+
+  /** Runs `work` after the session's earlier writes; a failure is logged, never thrown. */
+  private persist(sessionId: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.writes.get(sessionId) ?? Promise.resolve()).then(work).catch((error: unknown) => {
+      this.logger.warn(`could not record terminal session ${sessionId}: ${(error as Error).message}`);
+    });
+    this.writes.set(sessionId, next);
+    void next.then(() => {
+      if (this.writes.get(sessionId) === next) this.writes.delete(sessionId);
+    });
+    return next;
+  }
+
   private forget(session: TerminalSession): void {
+    this.flushedBytes.delete(session.id);
+    const endedAt = new Date();
+    const { bytesIn, bytesOut } = session;
+    void this.persist(session.id, () => this.records.markEnded(session.id, endedAt, session.endReason ?? 'detached', bytesIn, bytesOut));
     this.byId.delete(session.id);
     const live = this.sessions.get(session.environmentId);
     live?.delete(session);
