@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { registerUser, request, startTestServer, waitForStatus, type TestServer } from '../support/server.js';
+import { SocketTerminal } from '../support/terminal-clients.js';
 
 describe('Own account', () => {
   let app: TestServer;
 
   beforeAll(async () => {
-    app = await startTestServer();
+    // A closed terminal ends its session at once (no resume grace), so its counters are written.
+    app = await startTestServer({ TERMINAL_RESUME_SECONDS: '0' });
     await registerUser(app.api, 'meadmin');
   });
 
@@ -53,6 +55,7 @@ describe('Own account', () => {
       expect(empty.status).toBe(200);
       expect(empty.body).toEqual({
         environments: { total: 0, creating: 0, provisioning: 0, installing: 0, running: 0, stopping: 0, stopped: 0, restarting: 0, error: 0, terminating: 0 },
+        terminal: { sessions: 0, seconds: 0, bytesIn: 0, bytesOut: 0 },
         // The test server raises the free plan's limits (test/support/server.ts).
         plan: { name: 'free', maxEnvironments: 50, maxResources: { cpu: '8', memory: '32Gi', storage: '200Gi' } },
       });
@@ -65,8 +68,21 @@ describe('Own account', () => {
       await request('POST', `${app.api}/environments/${ids[1]}/stop`, { token: user.accessToken });
       await waitForStatus(app.api, user.accessToken, ids[1], 'stopped');
 
+      const { terminal } = await SocketTerminal.open(app.url, user.accessToken, { environmentId: ids[0], cols: 80, rows: 24 });
+      terminal.type('echo STATS_$((6*7))\r');
+      await terminal.waitFor(/STATS_42/);
+      terminal.close();
+
       const stats = await request('GET', `${app.api}/users/me/stats`, { token: user.accessToken });
       expect(stats.body.environments).toMatchObject({ total: 2, running: 1, stopped: 1, error: 0 });
+      // The session's counters are written when it ends, just after the socket closes.
+      let usage = stats.body.terminal;
+      for (let tries = 0; tries < 50 && usage.bytesIn === 0; tries += 1) {
+        await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+        usage = (await request('GET', `${app.api}/users/me/stats`, { token: user.accessToken })).body.terminal;
+      }
+      expect(usage).toMatchObject({ sessions: 1, bytesIn: Buffer.byteLength('echo STATS_$((6*7))\r') });
+      expect(usage.bytesOut).toBeGreaterThan(0);
       expect((await request('GET', `${app.api}/users/me/stats`)).status).toBe(401);
     });
   });

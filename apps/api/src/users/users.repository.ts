@@ -116,4 +116,20 @@ export class UsersRepository {
   async delete(id: string): Promise<void> {
     await this.users.delete({ id });
   }
+
+  /**
+   * The user's terminal use from `terminal_sessions`: sessions, attached seconds (live ones up to
+   * now), input and output bytes (counters of live sessions as last flushed, at most 30 s old).
+   */
+  async terminalUsage(userId: string): Promise<{ sessions: number; seconds: number; bytesIn: number; bytesOut: number }> {
+    const [row] = await this.dataSource.query(
+      `SELECT count(*)::int AS sessions,
+              coalesce(sum(extract(epoch FROM coalesce(ended_at, now()) - started_at)), 0)::float8 AS seconds,
+              coalesce(sum(bytes_in), 0)::float8 AS bytes_in,
+              coalesce(sum(bytes_out), 0)::float8 AS bytes_out
+         FROM terminal_sessions WHERE user_id = $1`,
+      [userId],
+    );
+    return { sessions: row.sessions, seconds: Math.round(row.seconds), bytesIn: row.bytes_in, bytesOut: row.bytes_out };
+  }
 }

@@ -55,13 +55,14 @@ export class UsersService {
     await this.auth.logoutAll(userId);
   }
 
-  /** The user's environments by status, and the plan's limits. */
+  /** The user's environments by status, terminal use, and the plan's limits. */
   async stats(userId: string): Promise<UserStatsDto> {
     const user = await this.users.findById(userId);
     if (!user) throw new DomainException(ErrorCode.USER_NOT_FOUND, 'Account not found');
     const limits = this.plans.of(user.plan);
     return {
       environments: await this.environments.countByStatus(userId),
+      terminal: await this.users.terminalUsage(userId),
       plan: { name: user.plan, maxEnvironments: limits.maxEnvironments, maxResources: { ...limits.maxResources } },
     };
   }

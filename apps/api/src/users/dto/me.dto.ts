@@ -44,7 +44,16 @@ export class PlanUsageDto {
  * GET /users/me/stats. Terminal time and bytes come with terminal session records (issue part 5);
  * until then only environments and the plan are reported.
  */
+/** The user's terminal use, all environments together, from the tracked terminal sessions. */
+export class TerminalUsageDto {
+  @ApiProperty({ description: 'Terminal sessions opened' }) sessions: number;
+  @ApiProperty({ description: 'Time attached, in seconds (live sessions up to now)' }) seconds: number;
+  @ApiProperty({ description: 'Input bytes typed' }) bytesIn: number;
+  @ApiProperty({ description: 'Output bytes sent' }) bytesOut: number;
+}
+
 export class UserStatsDto {
   @ApiProperty({ type: EnvironmentCountsDto }) environments: EnvironmentCountsDto;
+  @ApiProperty({ type: TerminalUsageDto }) terminal: TerminalUsageDto;
   @ApiProperty({ type: PlanUsageDto }) plan: PlanUsageDto;
 }
