@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { RuntimeError, type RuntimeEnvironment, type RuntimeStatusEvent, type RuntimeTemplate, type TerminalStream } from '../environment-runtime.js';
+import { screenOf, type Screen } from '../testing/terminal-screen.js';
 import { LocalRuntime } from './local-runtime.js';
 
 const execFileAsync = promisify(execFile);
@@ -20,44 +21,6 @@ const template: RuntimeTemplate = {
   startupCommands: ['touch "$HOME/startup-ran"'],
 };
 const resources = { cpu: '500m', memory: '1Gi', storage: '5Gi' };
-
-/** Output of one terminal, accumulated, with a wait for a pattern (no fixed sleeps). */
-interface Screen {
-  text(): string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  exited: Promise<{ exitCode: number; signal?: number }>;
-}
-
-function watch(terminal: TerminalStream): Screen {
-  let output = '';
-  let waiters: Array<() => void> = [];
-  terminal.onData((data) => {
-    output += data;
-    for (const waiter of waiters) waiter();
-  });
-  const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) => terminal.onExit(resolve));
-  return {
-    text: () => output,
-    exited,
-    waitFor(pattern, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const match = output.match(pattern);
-          if (!match) return;
-          clearTimeout(timer);
-          waiters = waiters.filter((waiter) => waiter !== check);
-          resolve(match);
-        };
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((waiter) => waiter !== check);
-          reject(new Error(`Timed out waiting for ${pattern} in terminal output: ${JSON.stringify(output.slice(-600))}`));
-        }, timeoutMs);
-        waiters.push(check);
-        check();
-      });
-    },
-  };
-}
 
 function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -83,7 +46,7 @@ describe(LocalRuntime.name, () => {
   async function open(env: RuntimeEnvironment, cols = 200, rows = 50, readOnly = false, on = runtime): Promise<{ terminal: TerminalStream; screen: Screen }> {
     const terminal = await on.openTerminal(env, { cols, rows, readOnly });
     terminals.push(terminal);
-    return { terminal, screen: watch(terminal) };
+    return { terminal, screen: screenOf(terminal) };
   }
 
   beforeAll(async () => {

@@ -96,7 +96,7 @@ const CLIENT_TERM = 'xterm-256color';
  * tmux servers daemonize, so shells survive a restart of the API process; a terminal is one
  * tmux client in a node-pty PTY, and closing it detaches that client only.
  *
- * Follows tmux(1) (3.3): `new-session -A/-d`, `attach-session -r`, `has-session`,
+ * Follows tmux(1) (3.3): `new-session -d`, `attach-session [-r]`, `has-session`,
  * `kill-server`, and the options written to each environment's `tmux.conf`.
  * Template startup commands target container images and are never run on the host.
  *
@@ -268,7 +268,7 @@ export class LocalRuntime extends EnvironmentRuntime {
   }
 
   /**
-   * Attaches a new tmux client to the session in a PTY of `cols`x`rows` cells (`new-session -A`,
+   * Attaches a new tmux client to the session in a PTY of `cols`x`rows` cells (`attach-session`,
    * or `attach-session -r` when `readOnly`: tmux then drops the keystrokes). When the shell had
    * exited (the user typed `exit`), a fresh session is started first, as a pod's exec would.
    * Throws RuntimeError `NotRunning` when the environment is not started: the API never starts
@@ -281,9 +281,10 @@ export class LocalRuntime extends EnvironmentRuntime {
     }
     await this.serialize(env.id, () => this.ensureSession(env.id, paths));
     const session = tmuxSessionName(env.id);
-    const args = options.readOnly
-      ? ['-S', paths.socket, '-f', paths.tmuxConf, 'attach-session', '-r', '-t', `=${session}`]
-      : ['-S', paths.socket, '-f', paths.tmuxConf, 'new-session', '-A', '-s', session, '-x', String(options.cols), '-y', String(options.rows), '-c', paths.home];
+    // The session exists (ensureSession, in the lifecycle queue), so the client only attaches:
+    // `new-session -A` would start a new tmux server if a stop got in between, resurrecting a
+    // stopped environment's shell. The client takes its size from the PTY.
+    const args = ['-S', paths.socket, '-f', paths.tmuxConf, 'attach-session', ...(options.readOnly ? ['-r'] : []), '-t', `=${session}`];
     const shellEnv = await this.shellEnvironment(paths);
     let client: pty.IPty;
     try {
