@@ -69,7 +69,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.setGlobalPrefix('api/v1', { exclude: ['device', '.well-known/{*path}', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useWebSocketAdapter(new TerminalIoAdapter(app, config.CORS_ORIGINS));
+  app.useWebSocketAdapter(new TerminalIoAdapter(app, { corsOrigins: config.CORS_ORIGINS, heartbeatSeconds: config.TERMINAL_HEARTBEAT_SECONDS }));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

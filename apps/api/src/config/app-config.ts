@@ -139,6 +139,27 @@ export class AppConfig {
   @Max(10000)
   TERMINAL_MAX_CONNECTIONS_PER_USER = 10;
 
+  /**
+   * Detached terminal sessions one user (or one share link) may have kept for a resume at once;
+   * past it the one detached longest ago is ended (its next resume gets a redraw).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10000)
+  TERMINAL_MAX_KEPT_SESSIONS_PER_USER = 10;
+
+  /**
+   * Heartbeat of terminal and log sockets, in seconds: the server pings every socket this
+   * often and drops one that has not answered by the next ping (Socket.IO pingInterval and
+   * pingTimeout, WebSocket ping/pong of RFC 6455 §5.5.2).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(600)
+  TERMINAL_HEARTBEAT_SECONDS = 30;
+
   /** Lets the local runtime, which gives shells on this host, serve on a non-loopback HOST. */
   @Transform(toBoolean)
   @IsBoolean()

@@ -6,6 +6,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { assertKeyScopes } from '../api-keys/api-key-scopes.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { AuthService } from '../auth/auth.service.js';
+import { AppConfig } from '../config/app-config.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { InputMessage, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
 import { TerminalService, type TerminalSession } from './terminal.service.js';
@@ -28,7 +29,7 @@ const CLOSE_NOT_RUNNING = 4409;
 /** Refuses an upgrade with a plain HTTP answer carrying the error body of API.md. */
 function refuse(socket: Duplex, statusCode: number, code: string, message: string): void {
   const body = JSON.stringify({ statusCode, code, message });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[statusCode] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[statusCode] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -44,30 +45,62 @@ function clamp(value: string | null, min: number, max: number, fallback: number)
  * same HTTP server as Socket.IO (which keeps `/socket.io`). The access token or API key comes
  * as `?token=` (or an `X-API-Key` or `Authorization: Bearer` header); a bad one is refused at
  * the upgrade with 401, a key without the needed scope with 403, a missing or foreign
- * environment with 404. `welcome` is the first frame.
+ * environment with 404. `welcome` is the first frame. Every socket is pinged each
+ * TERMINAL_HEARTBEAT_SECONDS (RFC 6455 §5.5.2) and dropped when it has not answered by the
+ * next ping; during a shutdown new upgrades are refused with 503 SERVER_RESTARTING.
  */
 @Injectable()
 export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(TerminalWsGateway.name);
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private server?: HttpServer;
+  private heartbeat?: NodeJS.Timeout;
+  /** Sockets that answered (a pong or any frame) since the last heartbeat. */
+  private readonly alive = new WeakSet<WebSocket>();
+  private closing = false;
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head);
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly auth: AuthService,
     private readonly terminals: TerminalService,
+    private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     this.server = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
     this.server.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => this.checkHeartbeats(), this.config.TERMINAL_HEARTBEAT_SECONDS * 1000);
+    this.heartbeat.unref?.();
   }
 
   beforeApplicationShutdown(): void {
-    this.server?.off('upgrade', this.onUpgrade);
+    // The upgrade listener stays until the HTTP server closes, refusing: a client told to
+    // reconnect must not land on this dying server.
+    this.closing = true;
+    clearInterval(this.heartbeat);
     for (const client of this.wss.clients) client.close(CLOSE_GOING_AWAY, 'server_restart');
     this.wss.close();
+  }
+
+  /** Counts a pong or any frame of `ws` as an answer to the heartbeat. */
+  private watchHeartbeat(ws: WebSocket): void {
+    this.alive.add(ws);
+    ws.on('pong', () => this.alive.add(ws));
+    ws.on('message', () => this.alive.add(ws));
+  }
+
+  /** Drops the sockets that did not answer since the last heartbeat, and pings the others. */
+  private checkHeartbeats(): void {
+    for (const ws of this.wss.clients) {
+      if (!this.alive.has(ws)) {
+        this.logger.debug('dropping a websocket that missed its heartbeat');
+        ws.terminate();
+        continue;
+      }
+      this.alive.delete(ws);
+      ws.ping();
+    }
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -76,14 +109,16 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     socket.on('error', (error) => this.logger.debug(`upgrade socket error: ${error.message}`));
     const match = WS_PATH.exec(url.pathname);
     if (!match) return refuse(socket, 404, ErrorCode.NOT_FOUND, 'No WebSocket endpoint at this path');
+    if (this.closing) return refuse(socket, 503, ErrorCode.SERVER_RESTARTING, 'The server is restarting; reconnect in a moment');
     const [, endpoint, rawId] = match;
     void this.authorize(request, url, endpoint, rawId).then(
       ({ user, environmentId }) =>
-        this.wss.handleUpgrade(request, socket, head, (ws) =>
-          endpoint === 'logs'
+        this.wss.handleUpgrade(request, socket, head, (ws) => {
+          this.watchHeartbeat(ws);
+          return endpoint === 'logs'
             ? this.serveLogs(ws, user, environmentId, clamp(url.searchParams.get('tail'), 0, 10_000, DEFAULT_LOG_TAIL))
-            : this.serve(ws, user, environmentId, request.headers['user-agent'], clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24)),
-        ),
+            : this.serve(ws, user, environmentId, request.headers['user-agent'], clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24));
+        }),
       (error: unknown) => {
         if (error instanceof DomainException) refuse(socket, error.status, error.code, error.message);
         else {

@@ -90,6 +90,10 @@ export class TerminalSession {
   endReason?: ExitReason;
   /** Called after each input written to the PTY (activity tracking). */
   onInput?: () => void;
+  /** Called when the socket left and the session is kept for a resume (the kept-session cap). */
+  onKept?: () => void;
+  /** When the session was last left without a socket, kept for a resume (epoch ms). */
+  releasedAt?: number;
   /** Output acknowledged by the client (`ack {seq}`). */
   private ackedSeq = 0;
   private lastInputSeq = -1;
@@ -190,8 +194,15 @@ export class TerminalSession {
     this.pinnedSeq = undefined;
     if (!this.resumable) return this.detach();
     this.setPaused(false);
+    this.releasedAt = Date.now();
     this.graceTimer = setTimeout(() => this.detach(), this.flow.graceMs);
     this.graceTimer.unref?.();
+    this.onKept?.();
+  }
+
+  /** Whether the session waits, without a socket, for a resume. */
+  get kept(): boolean {
+    return !this.ended && this.sink === undefined;
   }
 
   /** The client received output up to `seq`: reading resumes once under the low-water mark. */
@@ -365,6 +376,9 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   private readonly byId = new Map<string, TerminalSession>();
   private readonly flow: TerminalFlowOptions;
   private readonly maxConnectionsPerUser: number;
+  private readonly maxKeptPerUser: number;
+  /** Set once the server is shutting down: attaches are refused, so a client told to reconnect lands on the next server. */
+  private shuttingDown = false;
   /** Attaches of each user past the connection check and still opening their terminal. */
   private readonly opening = new Map<string, number>();
   /** Each session's pending writes, chained so they land in order (insert first). */
@@ -384,6 +398,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     config: AppConfig,
   ) {
     this.maxConnectionsPerUser = config.TERMINAL_MAX_CONNECTIONS_PER_USER;
+    this.maxKeptPerUser = config.TERMINAL_MAX_KEPT_SESSIONS_PER_USER;
     this.flow = {
       ...DEFAULT_FLOW,
       replayBytes: config.TERMINAL_REPLAY_BYTES,
@@ -422,7 +437,8 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
    * redraw (`resume: "redraw"` when a sessionId was given, `"new"` otherwise). A user holds at
    * most TERMINAL_MAX_CONNECTIONS_PER_USER connected sessions (both transports); taking over a
    * session another socket holds does not add one. `client` describes the socket (its user agent).
-   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), ENVIRONMENT_NOT_RUNNING (422), TOO_MANY_CONNECTIONS (429)
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), ENVIRONMENT_NOT_RUNNING (422), TOO_MANY_CONNECTIONS (429),
+   *   SERVER_RESTARTING (503) once the server is shutting down
    */
   async attach(
     user: AuthUser,
@@ -431,7 +447,9 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     sink: TerminalSink,
     client?: string,
   ): Promise<{ session: TerminalSession; result: AttachResult }> {
+    this.assertAccepting();
     const env = await this.environments.getOwned(user.id, request.environmentId);
+    this.assertAccepting();
     if (env.status !== 'running') throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, `The environment is ${env.status}, not running`);
     const readOnly = request.readOnly ?? false;
     if (request.sessionId && request.lastSeq !== undefined && transport === 'socket.io') {
@@ -464,8 +482,13 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
       if (opening > 0) this.opening.set(user.id, opening);
       else this.opening.delete(user.id);
     }
+    if (this.shuttingDown) {
+      stream.close();
+      this.assertAccepting();
+    }
     const session = new TerminalSession(env.id, user.id, readOnly, transport, stream, sink, (ended) => this.forget(ended), this.flow);
     session.onInput = () => this.touchActivity(session.environmentId);
+    session.onKept = () => this.enforceKeptLimit(session.userId);
     const live = this.sessions.get(env.id) ?? new Set<TerminalSession>();
     live.add(session);
     this.sessions.set(env.id, live);
@@ -520,6 +543,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
    * Runs before Nest closes the HTTP server and Socket.IO, so the `exit` still reaches them.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
     this.subscription?.unsubscribe();
     clearInterval(this.flushTimer);
     for (const live of [...this.sessions.values()]) for (const session of [...live]) session.end('server_restart');
@@ -538,6 +562,19 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
         this.logger.warn(`could not notify terminal session ${session.id}: ${(error as Error).message}`);
       }
     }
+  }
+
+  /** @throws DomainException SERVER_RESTARTING (503) once the server is shutting down */
+  private assertAccepting(): void {
+    if (this.shuttingDown) throw new DomainException(ErrorCode.SERVER_RESTARTING, 'The server is restarting; reconnect in a moment');
+  }
+
+  /** Ends the sessions of `userId` kept longest without a socket, past TERMINAL_MAX_KEPT_SESSIONS_PER_USER. */
+  private enforceKeptLimit(userId: string): void {
+    const kept = [...this.byId.values()].filter((session) => session.userId === userId && session.kept);
+    if (kept.length <= this.maxKeptPerUser) return;
+    kept.sort((a, b) => (a.releasedAt ?? 0) - (b.releasedAt ?? 0));
+    for (const session of kept.slice(0, kept.length - this.maxKeptPerUser)) session.detach();
   }
 
   /** @throws DomainException TOO_MANY_CONNECTIONS (429) when the user holds the most connected sessions allowed */
