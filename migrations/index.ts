@@ -5,6 +5,7 @@ import { IdentitiesAndEmailTokens1763885000000 } from './1763885000000-identitie
 import { DeviceAuthorizations1763884900000 } from './1763884900000-device-authorizations.js';
 import { AuditEvents1763885100000 } from './1763885100000-audit-events.js';
 import { TerminalSessions1763971200000 } from './1763971200000-terminal-sessions.js';
+import { ShareLinks1764057600000 } from './1764057600000-share-links.js';
 
 /** Every migration, oldest first; TypeORM runs the pending ones at start. */
-export const MIGRATIONS = [InitialSchema1763712000000, Clusters1763798400000, ApiKeys1763884800000, IdentitiesAndEmailTokens1763885000000, DeviceAuthorizations1763884900000, AuditEvents1763885100000, TerminalSessions1763971200000];
+export const MIGRATIONS = [InitialSchema1763712000000, Clusters1763798400000, ApiKeys1763884800000, IdentitiesAndEmailTokens1763885000000, DeviceAuthorizations1763884900000, AuditEvents1763885100000, TerminalSessions1763971200000, ShareLinks1764057600000];

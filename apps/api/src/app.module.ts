@@ -15,6 +15,7 @@ import { HealthModule } from './health/health.module.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { RateLimitsModule } from './rate-limits/rate-limits.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
+import { SharesModule } from './shares/shares.module.js';
 import { TemplatesModule } from './templates/templates.module.js';
 import { TerminalModule } from './terminal/terminal.module.js';
 import { UsersModule } from './users/users.module.js';
@@ -64,6 +65,7 @@ export class AppModule {
         TemplatesModule,
         ClustersModule,
         EnvironmentsModule,
+        SharesModule,
         TerminalModule,
         HealthModule,
       ],

@@ -14,6 +14,9 @@ export const AUDIT_ACTIONS = [
   'cluster.registered',
   'environment.created',
   'environment.deleted',
+  'share.created',
+  'share.revoked',
+  'share.used',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -18,6 +18,10 @@ export class TerminalSessionEntity {
   @Column({ type: 'varchar', length: 200, nullable: true })
   client: string | null;
 
+  /** The share link a guest attached with; null for the owner's own sessions (and once the link is deleted). */
+  @Column({ name: 'share_id', type: 'uuid', nullable: true })
+  shareId: string | null;
+
   @Column({ name: 'read_only', type: 'boolean', default: false })
   readOnly: boolean;
 
