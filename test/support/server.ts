@@ -45,11 +45,12 @@ export function testConfig(databaseUrl: string, dataDir: string, env: Record<str
 
 /**
  * Boots the whole application as `npm start` does (same bootstrap), on its own database and
- * data directory. `env` adds or overrides configuration variables.
+ * data directory, or on those of an earlier server (`on`: a restart; give both the same
+ * JWT_SECRET in `env` so that tokens stay valid). `env` adds or overrides configuration variables.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'devpocket-e2e-'));
-  const databaseUrl = await createTestDatabase();
+export async function startTestServer(env: Record<string, string> = {}, on?: Pick<TestServer, 'dataDir' | 'databaseUrl'>): Promise<TestServer> {
+  const dataDir = on?.dataDir ?? (await mkdtemp(join(tmpdir(), 'devpocket-e2e-')));
+  const databaseUrl = on?.databaseUrl ?? (await createTestDatabase());
   const config = testConfig(databaseUrl, dataDir, env);
   const server = await startServer(config);
   return {
