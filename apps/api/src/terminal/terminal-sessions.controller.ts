@@ -11,6 +11,7 @@ export class TerminalSessionDto implements TerminalSessionView {
   @ApiProperty({ enum: ['socket.io', 'websocket'] }) transport: 'socket.io' | 'websocket';
   @ApiProperty({ type: String, nullable: true, description: "The socket's user agent (200 characters at most)" }) client: string | null;
   @ApiProperty() readOnly: boolean;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The share link a guest attached with; null for the owner' }) shareId: string | null;
   @ApiProperty({ format: 'date-time' }) startedAt: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) endedAt: string | null;
   @ApiProperty({ type: String, nullable: true }) endReason: string | null;

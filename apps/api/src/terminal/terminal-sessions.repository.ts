@@ -12,6 +12,7 @@ export class TerminalSessionsRepository {
     id: string;
     environmentId: string;
     userId: string;
+    shareId: string | null;
     transport: TerminalSessionEntity['transport'];
     client: string | null;
     readOnly: boolean;

@@ -6,10 +6,11 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { assertKeyScopes } from '../api-keys/api-key-scopes.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { AuthService } from '../auth/auth.service.js';
+import { SharesService } from '../shares/shares.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { InputMessage, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
-import { TerminalService, type TerminalSession } from './terminal.service.js';
+import { TerminalService, type TerminalCaller, type TerminalSession } from './terminal.service.js';
 
 /** `/api/v1/ws/terminal/{environmentId}` and `/api/v1/ws/logs/{environmentId}` (API.md "Terminal and logs over plain WebSocket"). */
 const WS_PATH = /^\/api\/v1\/ws\/(terminal|logs)\/([^/]+)\/?$/;
@@ -43,7 +44,8 @@ function clamp(value: string | null, min: number, max: number, fallback: number)
 /**
  * The original mobile protocol: a plain WebSocket of JSON text frames per terminal, on the
  * same HTTP server as Socket.IO (which keeps `/socket.io`). The access token or API key comes
- * as `?token=` (or an `X-API-Key` or `Authorization: Bearer` header); a bad one is refused at
+ * as `?token=` (or an `X-API-Key` or `Authorization: Bearer` header), a guest's share token as
+ * `?shareToken=` (terminal only, not logs); a bad one is refused at
  * the upgrade with 401, a key without the needed scope with 403, a missing or foreign
  * environment with 404. `welcome` is the first frame. Every socket is pinged each
  * TERMINAL_HEARTBEAT_SECONDS (RFC 6455 §5.5.2) and dropped when it has not answered by the
@@ -64,6 +66,7 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     private readonly adapterHost: HttpAdapterHost,
     private readonly auth: AuthService,
     private readonly terminals: TerminalService,
+    private readonly shares: SharesService,
     private readonly config: AppConfig,
   ) {}
 
@@ -112,12 +115,12 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     if (this.closing) return refuse(socket, 503, ErrorCode.SERVER_RESTARTING, 'The server is restarting; reconnect in a moment');
     const [, endpoint, rawId] = match;
     void this.authorize(request, url, endpoint, rawId).then(
-      ({ user, environmentId }) =>
+      ({ caller, environmentId }) =>
         this.wss.handleUpgrade(request, socket, head, (ws) => {
           this.watchHeartbeat(ws);
-          return endpoint === 'logs'
-            ? this.serveLogs(ws, user, environmentId, clamp(url.searchParams.get('tail'), 0, 10_000, DEFAULT_LOG_TAIL))
-            : this.serve(ws, user, environmentId, request.headers['user-agent'], clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24));
+          // authorize() lets guests open terminals only, so a logs caller is a user.
+          if (endpoint === 'logs') return caller.user && this.serveLogs(ws, caller.user, environmentId, clamp(url.searchParams.get('tail'), 0, 10_000, DEFAULT_LOG_TAIL));
+          return this.serve(ws, caller, environmentId, request.socket.remoteAddress, request.headers['user-agent'], clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24));
         }),
       (error: unknown) => {
         if (error instanceof DomainException) refuse(socket, error.status, error.code, error.message);
@@ -130,25 +133,34 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /**
-   * Authenticates the upgrade (access token or API key) and checks the environment is the caller's.
-   * A key needs `terminal` for a terminal, `environments:read` for logs.
+   * Authenticates the upgrade (access token, API key, or a share token for a terminal) and
+   * checks the caller may reach the environment. A key needs `terminal` for a terminal,
+   * `environments:read` for logs.
    * @throws DomainException UNAUTHORIZED (401), FORBIDDEN (403), INVALID_ID (400), ENVIRONMENT_NOT_FOUND (404)
    */
-  private async authorize(request: IncomingMessage, url: URL, endpoint: string, rawId: string): Promise<{ user: AuthUser; environmentId: string }> {
+  private async authorize(request: IncomingMessage, url: URL, endpoint: string, rawId: string): Promise<{ caller: TerminalCaller; environmentId: string }> {
     const header = request.headers.authorization;
     const apiKeyHeader = request.headers['x-api-key'];
     const token =
       url.searchParams.get('token') ?? (typeof apiKeyHeader === 'string' ? apiKeyHeader : null) ?? (header?.startsWith('Bearer ') ? header.slice(7) : null);
-    if (!token) throw new DomainException(ErrorCode.UNAUTHORIZED, 'An access token or API key is required (?token=)');
-    const user = await this.auth.authenticate(token);
-    assertKeyScopes(user, [endpoint === 'logs' ? 'environments:read' : 'terminal']);
+    const shareToken = url.searchParams.get('shareToken');
+    let caller: TerminalCaller;
+    if (token) {
+      const user = await this.auth.authenticate(token);
+      assertKeyScopes(user, [endpoint === 'logs' ? 'environments:read' : 'terminal']);
+      caller = { user };
+    } else if (shareToken && endpoint === 'terminal') {
+      caller = { grant: await this.shares.authenticate(shareToken) };
+    } else {
+      throw new DomainException(ErrorCode.UNAUTHORIZED, 'An access token or API key is required (?token=), or a share token for a terminal (?shareToken=)');
+    }
     const environmentId = decodeURIComponent(rawId);
     if (!UUID.test(environmentId)) throw new DomainException(ErrorCode.INVALID_ID, 'The environment id must be a UUID');
-    await this.terminals.findEnvironment(user, environmentId);
-    return { user, environmentId };
+    await this.terminals.findEnvironment(caller, environmentId);
+    return { caller, environmentId };
   }
 
-  private async serve(ws: WebSocket, user: AuthUser, environmentId: string, client: string | undefined, cols: number, rows: number): Promise<void> {
+  private async serve(ws: WebSocket, caller: TerminalCaller, environmentId: string, ip: string | undefined, client: string | undefined, cols: number, rows: number): Promise<void> {
     const send = (frame: Record<string, unknown>) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
@@ -176,15 +188,15 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
       else send({ type: 'error', code: ErrorCode.RATE_LIMITED, message: 'Too many frames before the terminal is attached' });
     });
     try {
-      send({ type: 'welcome', environment: await this.terminals.findEnvironment(user, environmentId) });
-      const attached = await this.terminals.attach(user, { environmentId, cols, rows }, 'websocket', {
+      send({ type: 'welcome', environment: await this.terminals.findEnvironment(caller, environmentId) });
+      const attached = await this.terminals.attach(caller, { environmentId, cols, rows }, 'websocket', {
         output: (data) => send({ type: 'output', data }),
         status: (status) => send({ type: 'status_update', status }),
         exit: (reason) => {
           send({ type: 'exit', reason });
           ws.close(CLOSE_NORMAL, reason);
         },
-      }, client);
+      }, { client, ip });
       session = attached.session;
       if (closed) session.detach();
       const queued = pending;

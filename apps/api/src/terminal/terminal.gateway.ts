@@ -9,11 +9,11 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { assertKeyScopes } from '../api-keys/api-key-scopes.js';
-import type { AuthUser } from '../auth/auth-user.js';
 import { AuthService } from '../auth/auth.service.js';
+import { SharesService } from '../shares/shares.service.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { AckMessage, AttachMessage, InputMessage, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
-import { TerminalService, type AttachResult, type ExitReason, type TerminalSession, type TerminalSink } from './terminal.service.js';
+import { TerminalService, type AttachResult, type ExitReason, type TerminalCaller, type TerminalSession, type TerminalSink } from './terminal.service.js';
 
 /** Events the server emits on `/terminal` (API.md "Terminal over Socket.IO"). */
 export interface TerminalServerEvents {
@@ -26,7 +26,7 @@ export interface TerminalServerEvents {
 
 /** Per-socket state: who is connected, and the one terminal session it carries. */
 interface TerminalSocketData {
-  user: AuthUser;
+  caller: TerminalCaller;
   session?: TerminalSession;
   /** This socket's sink on the session: a session taken over by another socket has another sink. */
   sink?: TerminalSink;
@@ -43,8 +43,9 @@ function errorPayload(error: unknown, logger: Logger): { code: string; message: 
 
 /**
  * The terminal over Socket.IO v4, namespace `/terminal`. The access token or API key comes in
- * the handshake (`auth: { token }`); a bad one is refused at connect with `UNAUTHORIZED`, and
- * attaching with a key without the `terminal` scope is refused with `FORBIDDEN`. One
+ * the handshake (`auth: { token }`), or a guest's share token (`auth: { shareToken }`); a bad
+ * one is refused at connect with `UNAUTHORIZED`, and attaching with a key without the
+ * `terminal` scope is refused with `FORBIDDEN`. One
  * socket carries one attached terminal; closing it keeps the session for a resume during the
  * grace period (API.md), then detaches the tmux client only.
  */
@@ -55,15 +56,22 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   constructor(
     private readonly auth: AuthService,
     private readonly terminals: TerminalService,
+    private readonly shares: SharesService,
   ) {}
 
   afterInit(namespace: Namespace): void {
     namespace.use((socket, next) => {
-      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      if (typeof token !== 'string' || token.length === 0) return next(new Error(ErrorCode.UNAUTHORIZED));
-      this.auth.authenticate(token).then(
-        (user) => {
-          (socket.data as TerminalSocketData).user = user;
+      const { token, shareToken } = (socket.handshake.auth ?? {}) as { token?: unknown; shareToken?: unknown };
+      const caller: Promise<TerminalCaller> | undefined =
+        typeof token === 'string' && token.length > 0
+          ? this.auth.authenticate(token).then((user) => ({ user }))
+          : typeof shareToken === 'string' && shareToken.length > 0
+            ? this.shares.authenticate(shareToken).then((grant) => ({ grant }))
+            : undefined;
+      if (!caller) return next(new Error(ErrorCode.UNAUTHORIZED));
+      caller.then(
+        (authenticated) => {
+          (socket.data as TerminalSocketData).caller = authenticated;
           next();
         },
         () => next(new Error(ErrorCode.UNAUTHORIZED)),
@@ -74,7 +82,8 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   @SubscribeMessage('attach')
   async attach(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): Promise<AttachResult | ErrorAck> {
     try {
-      assertKeyScopes(socket.data.user, ['terminal']);
+      const { caller } = socket.data;
+      if (caller.user) assertKeyScopes(caller.user, ['terminal']);
       if (socket.data.session) throw new DomainException(ErrorCode.VALIDATION_FAILED, 'This socket already carries a terminal; open another socket');
       const request = parseMessage(AttachMessage, body);
       const sink: TerminalSink = {
@@ -88,7 +97,10 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
         },
       };
       const userAgent = socket.handshake.headers['user-agent'];
-      const { session, result } = await this.terminals.attach(socket.data.user, request, 'socket.io', sink, typeof userAgent === 'string' ? userAgent : undefined);
+      const { session, result } = await this.terminals.attach(caller, request, 'socket.io', sink, {
+        client: typeof userAgent === 'string' ? userAgent : undefined,
+        ip: socket.handshake.address,
+      });
       if (!socket.connected) {
         session.release(sink);
         throw new DomainException(ErrorCode.VALIDATION_FAILED, 'The socket closed while attaching');

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EnvironmentsModule } from '../environments/environments.module.js';
+import { SharesModule } from '../shares/shares.module.js';
 import { TerminalSessionEntity } from './terminal-session.entity.js';
 import { TerminalSessionsController } from './terminal-sessions.controller.js';
 import { TerminalSessionsRepository } from './terminal-sessions.repository.js';
@@ -9,7 +10,7 @@ import { TerminalGateway } from './terminal.gateway.js';
 import { TerminalService } from './terminal.service.js';
 
 @Module({
-  imports: [EnvironmentsModule, TypeOrmModule.forFeature([TerminalSessionEntity])],
+  imports: [EnvironmentsModule, SharesModule, TypeOrmModule.forFeature([TerminalSessionEntity])],
   controllers: [TerminalSessionsController],
   providers: [TerminalService, TerminalSessionsRepository, TerminalGateway, TerminalWsGateway],
 })

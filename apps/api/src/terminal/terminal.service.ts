@@ -10,11 +10,34 @@ import { EnvironmentEvents, type EnvironmentStatusChange } from '../environments
 import { EnvironmentsService } from '../environments/environments.service.js';
 import { RuntimeRegistry } from '../runtime/runtime.module.js';
 import type { Page } from '../common/validation.js';
+import { SharesService, type ShareGrant } from '../shares/shares.service.js';
 import type { TerminalSessionEntity } from './terminal-session.entity.js';
 import { TerminalSessionsRepository } from './terminal-sessions.repository.js';
 
 /** Why a terminal ended, as sent in the `exit` event. */
-export type ExitReason = 'environment_stopped' | 'session_ended' | 'server_restart' | 'detached' | 'taken_over' | 'session_killed';
+export type ExitReason =
+  | 'environment_stopped'
+  | 'session_ended'
+  | 'server_restart'
+  | 'detached'
+  | 'taken_over'
+  | 'session_killed'
+  | 'share_revoked'
+  | 'share_expired';
+
+/**
+ * Who attaches: a user (access token or API key), or a guest holding a share link, who may
+ * attach only to the shared environment, read-only unless the link's mode is `write`.
+ */
+export type TerminalCaller = { user: AuthUser; grant?: undefined } | { user?: undefined; grant: ShareGrant };
+
+/** What the transport knows of the socket, for the session record and the audit trail. */
+export interface TerminalClientInfo {
+  /** The socket's user agent. */
+  client?: string;
+  /** The client's IP address as the server saw it. */
+  ip?: string;
+}
 
 /** How a transport delivers a session's events to its socket. */
 export interface TerminalSink {
@@ -113,7 +136,10 @@ export class TerminalSession {
 
   constructor(
     readonly environmentId: string,
+    /** The environment's owner (a guest's session belongs to the owner of the shared environment). */
     readonly userId: string,
+    /** The share link a guest attached with; null for the owner's own sessions. */
+    readonly shareId: string | null,
     readonly readOnly: boolean,
     readonly transport: 'socket.io' | 'websocket',
     private readonly stream: TerminalStream,
@@ -124,6 +150,11 @@ export class TerminalSession {
     this.setSink(sink, 0);
     stream.onData((data) => this.collect(data));
     stream.onExit(() => this.end('session_ended'));
+  }
+
+  /** Whose connection this is, for the connection caps and resumes: `user:<id>` or `share:<id>`. */
+  get principal(): string {
+    return this.shareId ? `share:${this.shareId}` : `user:${this.userId}`;
   }
 
   /** Whether the session outlives its socket and can be resumed (Socket.IO only; plain WebSocket has no seq/ack). */
@@ -345,6 +376,7 @@ export interface TerminalSessionView {
   transport: TerminalSession['transport'];
   client: string | null;
   readOnly: boolean;
+  shareId: string | null;
   startedAt: string;
   endedAt: string | null;
   endReason: string | null;
@@ -389,12 +421,14 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   private readonly activityWrittenAt = new Map<string, number>();
   private flushTimer?: NodeJS.Timeout;
   private subscription?: Subscription;
+  private revocations?: Subscription;
 
   constructor(
     private readonly environments: EnvironmentsService,
     private readonly runtimes: RuntimeRegistry,
     private readonly events: EnvironmentEvents,
     private readonly records: TerminalSessionsRepository,
+    private readonly shares: SharesService,
     config: AppConfig,
   ) {
     this.maxConnectionsPerUser = config.TERMINAL_MAX_CONNECTIONS_PER_USER;
@@ -409,16 +443,27 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
 
   onModuleInit(): void {
     this.subscription = this.events.statusChanges().subscribe((change) => this.onStatusChange(change));
+    this.revocations = this.shares.revocations().subscribe((shareId) => this.endShared(shareId, 'share_revoked'));
     this.flushTimer = setInterval(() => this.flushBytes(), BYTES_FLUSH_MS);
     this.flushTimer.unref?.();
   }
 
   /**
-   * The environment when `user` owns it.
+   * The environment when `caller` may attach to it: the user owns it, or the guest's share link is for it.
    * @throws DomainException ENVIRONMENT_NOT_FOUND (404), also for another user's environment
    */
-  async findEnvironment(user: AuthUser, environmentId: string): Promise<EnvironmentDto> {
-    return toEnvironmentDto(await this.environments.getOwned(user.id, environmentId));
+  async findEnvironment(caller: TerminalCaller, environmentId: string): Promise<EnvironmentDto> {
+    return toEnvironmentDto(await this.environments.getOwned(this.ownerFor(caller, environmentId), environmentId));
+  }
+
+  /**
+   * The owner whose environment `caller` reaches: the user, or the owner of a guest's shared environment.
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404) for a guest's other environment
+   */
+  private ownerFor(caller: TerminalCaller, environmentId: string): string {
+    if (!caller.grant) return caller.user.id;
+    if (caller.grant.environmentId !== environmentId) throw new DomainException(ErrorCode.ENVIRONMENT_NOT_FOUND, 'Environment not found');
+    return caller.grant.ownerId;
   }
 
   /**
@@ -430,44 +475,52 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   }
 
   /**
-   * Attaches `sink` for `user`. With the `sessionId` and `lastSeq` of a session still kept for
-   * this user, environment and access mode, whose kept output covers everything after
-   * `lastSeq`, the session is resumed (`resume: "replay"`, taken over from another socket if
-   * one holds it). Otherwise a new tmux client is attached, whose first paint is tmux's full
-   * redraw (`resume: "redraw"` when a sessionId was given, `"new"` otherwise). A user holds at
-   * most TERMINAL_MAX_CONNECTIONS_PER_USER connected sessions (both transports); taking over a
-   * session another socket holds does not add one. `client` describes the socket (its user agent).
-   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), ENVIRONMENT_NOT_RUNNING (422), TOO_MANY_CONNECTIONS (429),
-   *   SERVER_RESTARTING (503) once the server is shutting down
+   * Attaches `sink` for `caller`: a user to one of their environments, or a guest with a share
+   * link to the shared environment (read-only unless the link's mode is `write`; every attach is
+   * recorded on the link and audited). With the `sessionId` and `lastSeq` of a session still
+   * kept for the same caller, environment and access mode, whose kept output covers everything
+   * after `lastSeq`, the session is resumed (`resume: "replay"`, taken over from another socket
+   * if one holds it). Otherwise a new tmux client is attached, whose first paint is tmux's full
+   * redraw (`resume: "redraw"` when a sessionId was given, `"new"` otherwise). A user, and each
+   * share link, holds at most TERMINAL_MAX_CONNECTIONS_PER_USER connected sessions (both
+   * transports); taking over a session another socket holds does not add one.
+   * @throws DomainException ENVIRONMENT_NOT_FOUND (404), also for a guest's attach to another environment;
+   *   UNAUTHORIZED (401) for a share link expired since the socket connected; ENVIRONMENT_NOT_RUNNING (422);
+   *   TOO_MANY_CONNECTIONS (429); SERVER_RESTARTING (503) once the server is shutting down
    */
   async attach(
-    user: AuthUser,
+    caller: TerminalCaller,
     request: AttachRequest,
     transport: TerminalSession['transport'],
     sink: TerminalSink,
-    client?: string,
+    info: TerminalClientInfo = {},
   ): Promise<{ session: TerminalSession; result: AttachResult }> {
     this.assertAccepting();
-    const env = await this.environments.getOwned(user.id, request.environmentId);
+    const { grant } = caller;
+    const ownerId = this.ownerFor(caller, request.environmentId);
+    if (grant && grant.expiresAt.getTime() <= Date.now()) throw new DomainException(ErrorCode.UNAUTHORIZED, 'The share link has expired');
+    const shareId = grant?.shareId ?? null;
+    const principal = shareId ? `share:${shareId}` : `user:${ownerId}`;
+    const env = await this.environments.getOwned(ownerId, request.environmentId);
     this.assertAccepting();
     if (env.status !== 'running') throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, `The environment is ${env.status}, not running`);
-    const readOnly = request.readOnly ?? false;
+    const readOnly = grant?.mode === 'read' || (request.readOnly ?? false);
     if (request.sessionId && request.lastSeq !== undefined && transport === 'socket.io') {
       const kept = this.byId.get(request.sessionId);
       if (
         kept?.resumable &&
-        kept.userId === user.id &&
+        kept.principal === principal &&
         kept.environmentId === env.id &&
         kept.readOnly === readOnly &&
         kept.canReplayFrom(request.lastSeq)
       ) {
-        if (!kept.connected) this.checkConnectionLimit(user.id);
+        if (!kept.connected) this.checkConnectionLimit(principal);
         kept.resume(sink, request.lastSeq);
         return { session: kept, result: { sessionId: kept.id, seq: request.lastSeq, resume: 'replay', readOnly } };
       }
     }
-    this.checkConnectionLimit(user.id);
-    this.opening.set(user.id, (this.opening.get(user.id) ?? 0) + 1);
+    this.checkConnectionLimit(principal);
+    this.opening.set(principal, (this.opening.get(principal) ?? 0) + 1);
     let stream: TerminalStream;
     try {
       const runtime = await this.runtimes.forEnvironment(env);
@@ -478,26 +531,28 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
       }
       throw error;
     } finally {
-      const opening = (this.opening.get(user.id) ?? 1) - 1;
-      if (opening > 0) this.opening.set(user.id, opening);
-      else this.opening.delete(user.id);
+      const opening = (this.opening.get(principal) ?? 1) - 1;
+      if (opening > 0) this.opening.set(principal, opening);
+      else this.opening.delete(principal);
     }
     if (this.shuttingDown) {
       stream.close();
       this.assertAccepting();
     }
-    const session = new TerminalSession(env.id, user.id, readOnly, transport, stream, sink, (ended) => this.forget(ended), this.flow);
+    const session = new TerminalSession(env.id, ownerId, shareId, readOnly, transport, stream, sink, (ended) => this.forget(ended), this.flow);
     session.onInput = () => this.touchActivity(session.environmentId);
-    session.onKept = () => this.enforceKeptLimit(session.userId);
+    session.onKept = () => this.enforceKeptLimit(session.principal);
     const live = this.sessions.get(env.id) ?? new Set<TerminalSession>();
     live.add(session);
     this.sessions.set(env.id, live);
     this.byId.set(session.id, session);
-    const description = client?.trim().slice(0, MAX_CLIENT_LENGTH) || null;
+    if (grant) this.endAtExpiry(session, grant.expiresAt);
+    const client = info.client?.trim().slice(0, MAX_CLIENT_LENGTH) || null;
     // Awaited, so the session is listed once the attach is acknowledged; a failed write never fails the attach.
     await this.persist(session.id, () =>
-      this.records.insert({ id: session.id, environmentId: env.id, userId: user.id, transport, client: description, readOnly, startedAt: session.startedAt }),
+      this.records.insert({ id: session.id, environmentId: env.id, userId: ownerId, shareId, transport, client, readOnly, startedAt: session.startedAt }),
     );
+    if (grant) await this.shares.recordUse(grant, { transport, sessionId: session.id, client, ip: info.ip ?? null });
     const resume = request.sessionId ? 'redraw' : 'new';
     return { session, result: { sessionId: session.id, seq: 0, resume, readOnly } };
   }
@@ -545,6 +600,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   async beforeApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
     this.subscription?.unsubscribe();
+    this.revocations?.unsubscribe();
     clearInterval(this.flushTimer);
     for (const live of [...this.sessions.values()]) for (const session of [...live]) session.end('server_restart');
     // The end of each session is recorded before the database connection closes.
@@ -569,18 +625,35 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     if (this.shuttingDown) throw new DomainException(ErrorCode.SERVER_RESTARTING, 'The server is restarting; reconnect in a moment');
   }
 
-  /** Ends the sessions of `userId` kept longest without a socket, past TERMINAL_MAX_KEPT_SESSIONS_PER_USER. */
-  private enforceKeptLimit(userId: string): void {
-    const kept = [...this.byId.values()].filter((session) => session.userId === userId && session.kept);
+  /** Ends every session a guest holds through share link `shareId`: its client gets `exit {reason}`. */
+  private endShared(shareId: string, reason: 'share_revoked' | 'share_expired'): void {
+    for (const session of [...this.byId.values()]) if (session.shareId === shareId) session.end(reason);
+  }
+
+  /** Ends a guest's session when its share link expires (the timer does not hold the process open). */
+  private endAtExpiry(session: TerminalSession, expiresAt: Date): void {
+    // setTimeout takes at most 2^31-1 ms (24.8 days); a later expiry is checked again then.
+    const delay = Math.min(expiresAt.getTime() - Date.now(), 2 ** 31 - 1);
+    const timer = setTimeout(() => {
+      if (session.isEnded) return;
+      if (Date.now() >= expiresAt.getTime()) session.end('share_expired');
+      else this.endAtExpiry(session, expiresAt);
+    }, Math.max(0, delay));
+    timer.unref?.();
+  }
+
+  /** Ends the sessions of `principal` kept longest without a socket, past TERMINAL_MAX_KEPT_SESSIONS_PER_USER. */
+  private enforceKeptLimit(principal: string): void {
+    const kept = [...this.byId.values()].filter((session) => session.principal === principal && session.kept);
     if (kept.length <= this.maxKeptPerUser) return;
     kept.sort((a, b) => (a.releasedAt ?? 0) - (b.releasedAt ?? 0));
     for (const session of kept.slice(0, kept.length - this.maxKeptPerUser)) session.detach();
   }
 
-  /** @throws DomainException TOO_MANY_CONNECTIONS (429) when the user holds the most connected sessions allowed */
-  private checkConnectionLimit(userId: string): void {
-    let count = this.opening.get(userId) ?? 0;
-    for (const session of this.byId.values()) if (session.userId === userId && session.connected) count += 1;
+  /** @throws DomainException TOO_MANY_CONNECTIONS (429) when `principal` holds the most connected sessions allowed */
+  private checkConnectionLimit(principal: string): void {
+    let count = this.opening.get(principal) ?? 0;
+    for (const session of this.byId.values()) if (session.principal === principal && session.connected) count += 1;
     if (count >= this.maxConnectionsPerUser) {
       throw new DomainException(
         ErrorCode.TOO_MANY_CONNECTIONS,
@@ -596,6 +669,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
       transport: row.transport,
       client: row.client,
       readOnly: row.readOnly,
+      shareId: row.shareId,
       startedAt: row.startedAt.toISOString(),
       endedAt: row.endedAt?.toISOString() ?? null,
       endReason: row.endReason,
