@@ -94,7 +94,8 @@ interface ReplayChunk {
  * stream (`seq`). Input may carry the client's own sequence number, so a resent input is
  * applied once.
  *
- * Output is collected into frames (up to `frameMs` or `frameBytes`), counted, kept in a
+ * Output is collected into frames (up to `frameMs` or `frameBytes`; the first output after
+ * the client has acknowledged everything goes at once, see {@link idle}), counted, kept in a
  * bounded replay ring, and sent to the current sink if any. A resumable session (Socket.IO)
  * outlives its socket for `graceMs`, still reading (the ring drops its oldest bytes, so tmux
  * never blocks), and a later attach may replay what was missed or take it over. While a sink
@@ -131,6 +132,8 @@ export class TerminalSession {
   private pending: string[] = [];
   private pendingBytes = 0;
   private frameTimer?: NodeJS.Timeout;
+  /** When the last frame went out (performance.now(), ms). */
+  private lastFlushAt = -Infinity;
   private graceTimer?: NodeJS.Timeout;
   private paused = false;
 
@@ -210,6 +213,7 @@ export class TerminalSession {
     this.graceTimer = undefined;
     const previous = this.sink;
     this.setSink(sink, lastSeq);
+    this.deliverFrom(sink, lastSeq);
     if (previous && previous !== sink) previous.exit('taken_over');
   }
 
@@ -294,14 +298,30 @@ export class TerminalSession {
     this.onEnd(this);
   }
 
+  /**
+   * Starts sending output to the sink the session was created with, from its first byte. Call
+   * it as the attach is answered: output goes out on the next macrotask, after the ack.
+   */
+  start(): void {
+    if (this.sink) this.deliverFrom(this.sink, 0);
+  }
+
+  /** Makes `sink` the holder; nothing is sent to it until {@link deliverFrom}. */
   private setSink(sink: TerminalSink, fromSeq: number): void {
     this.sink = sink;
     this.sinkReady = false;
     this.ackedSeq = fromSeq;
     this.pinnedSeq = fromSeq;
-    // After the attach handler returned, so the ack reaches the client before any output.
+  }
+
+  /**
+   * On the next macrotask — after the attach handler's ack went out, so the client learns where
+   * its stream starts before any output — sends `sink` every kept byte after `fromSeq`, then
+   * what was collected meanwhile, then live output.
+   */
+  private deliverFrom(sink: TerminalSink, fromSeq: number): void {
     setImmediate(() => {
-      if (this.ended || this.sink !== sink) return;
+      if (this.ended || this.sink !== sink || this.sinkReady) return;
       this.sinkReady = true;
       this.pinnedSeq = undefined;
       for (const chunk of this.ring) {
@@ -312,6 +332,7 @@ export class TerminalSession {
         sink.output(bytes.toString('utf8'), end);
       }
       this.trim();
+      this.flush();
       this.applyBackPressure();
     });
   }
@@ -320,15 +341,29 @@ export class TerminalSession {
     if (this.ended) return;
     this.pending.push(data);
     this.pendingBytes += Buffer.byteLength(data, 'utf8');
-    if (this.pendingBytes >= this.flow.frameBytes) this.flush();
+    if (this.pendingBytes >= this.flow.frameBytes || this.idle()) this.flush();
     else this.frameTimer ??= setTimeout(() => this.flush(), this.flow.frameMs);
+  }
+
+  /**
+   * Whether output may go out at once instead of waiting for a frame: Nagle's rule (RFC 896)
+   * with the client's acks, so a keystroke's echo is not held for `frameMs` while a stream is
+   * still coalesced — nothing is unacknowledged (Socket.IO), or, without acks (plain WebSocket),
+   * no frame went out within `frameMs`.
+   */
+  private idle(): boolean {
+    if (this.frameTimer) return false;
+    if (this.transport === 'socket.io') return this.sinkReady && this.unacknowledged === 0;
+    return performance.now() - this.lastFlushAt >= this.flow.frameMs;
   }
 
   /** Sends what was collected as one frame, keeps it for replay, and pauses the PTY when too much is unacknowledged. */
   private flush(): void {
     clearTimeout(this.frameTimer);
     this.frameTimer = undefined;
-    if (this.pending.length === 0 || this.ended) return;
+    // A sink whose attach is not answered yet gets the output once it is (deliverFrom).
+    if (this.pending.length === 0 || this.ended || (this.sink && !this.sinkReady)) return;
+    this.lastFlushAt = performance.now();
     const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
     this.pending = [];
     this.pendingBytes = 0;
@@ -553,6 +588,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
       this.records.insert({ id: session.id, environmentId: env.id, userId: ownerId, shareId, transport, client, readOnly, startedAt: session.startedAt }),
     );
     if (grant) await this.shares.recordUse(grant, { transport, sessionId: session.id, client, ip: info.ip ?? null });
+    session.start();
     const resume = request.sessionId ? 'redraw' : 'new';
     return { session, result: { sessionId: session.id, seq: 0, resume, readOnly } };
   }
