@@ -25,7 +25,7 @@ import { RefreshTokensRepository } from './refresh-tokens.repository.js';
     JwtModule.registerAsync({
       inject: [AppConfig, ServerSecrets],
       useFactory: (config: AppConfig, secrets: ServerSecrets) => ({
-        secret: secrets.jwtSecret,
+        secret: secrets.jwtKey,
         signOptions: { algorithm: 'HS256', expiresIn: config.JWT_ACCESS_TTL, audience: ACCESS_TOKEN_AUDIENCE, issuer: ACCESS_TOKEN_ISSUER },
         verifyOptions: { algorithms: ['HS256'], audience: ACCESS_TOKEN_AUDIENCE, issuer: ACCESS_TOKEN_ISSUER },
       }),
