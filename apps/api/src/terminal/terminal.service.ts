@@ -83,6 +83,9 @@ export interface TerminalFlowOptions {
 /** Defaults of {@link TerminalFlowOptions} (API.md, `.env.example`). */
 export const DEFAULT_FLOW: TerminalFlowOptions = { replayBytes: 1024 * 1024, highWaterBytes: 1024 * 1024, graceMs: 600_000, frameMs: 5, frameBytes: 64 * 1024 };
 
+/** Input a session holds while its tmux client starts, in bytes (a paste's worth). */
+const MAX_HELD_INPUT_BYTES = 64 * 1024;
+
 /** One frame of output kept for replay: bytes `start` (exclusive) to `start + bytes.length` of the stream. */
 interface ReplayChunk {
   start: number;
@@ -121,6 +124,13 @@ export class TerminalSession {
   /** Output acknowledged by the client (`ack {seq}`). */
   private ackedSeq = 0;
   private lastInputSeq = -1;
+  /**
+   * Input typed before the stream's first output, which is tmux's first paint: until then the
+   * PTY is not in tmux's raw mode, and a Ctrl-C would kill the starting tmux client instead of
+   * reaching the shell. Undefined once written.
+   */
+  private heldInput?: string[] = [];
+  private heldInputBytes = 0;
   private ended = false;
   private sink?: TerminalSink;
   /** A sink set by an attach gets output only after the attach's ack went out (next macrotask). */
@@ -151,7 +161,10 @@ export class TerminalSession {
     private readonly flow: TerminalFlowOptions = DEFAULT_FLOW,
   ) {
     this.setSink(sink, 0);
-    stream.onData((data) => this.collect(data));
+    stream.onData((data) => {
+      if (this.heldInput) this.releaseInput();
+      this.collect(data);
+    });
     stream.onExit(() => this.end('session_ended'));
   }
 
@@ -248,18 +261,36 @@ export class TerminalSession {
 
   /**
    * Types `data` into the shell. An input whose `seq` is not above the last applied one is a
-   * resend and is dropped. Never held back by output back-pressure.
-   * @throws DomainException FORBIDDEN (403) on a read-only session
+   * resend and is dropped. Never held back by output back-pressure; held only until tmux's
+   * first paint (at most {@link MAX_HELD_INPUT_BYTES}).
+   * @throws DomainException FORBIDDEN (403) on a read-only session; RATE_LIMITED (429) for more
+   *   input than that before the terminal has started
    */
   input(data: string, inputSeq?: number): void {
     if (this.readOnly) throw new DomainException(ErrorCode.FORBIDDEN, 'This terminal is read-only');
+    const bytes = Buffer.byteLength(data, 'utf8');
+    if (this.heldInput && this.heldInputBytes + bytes > MAX_HELD_INPUT_BYTES) {
+      throw new DomainException(ErrorCode.RATE_LIMITED, 'The terminal is still starting; type again in a moment');
+    }
     if (inputSeq !== undefined) {
       if (inputSeq <= this.lastInputSeq) return;
       this.lastInputSeq = inputSeq;
     }
-    this.stream.write(data);
-    this.bytesIn += Buffer.byteLength(data, 'utf8');
+    if (this.heldInput) {
+      this.heldInput.push(data);
+      this.heldInputBytes += bytes;
+    } else {
+      this.stream.write(data);
+    }
+    this.bytesIn += bytes;
     this.onInput?.();
+  }
+
+  /** tmux has painted: the input typed meanwhile goes to the shell, in order. */
+  private releaseInput(): void {
+    const held = this.heldInput ?? [];
+    this.heldInput = undefined;
+    if (held.length > 0) this.stream.write(held.join(''));
   }
 
   resize(cols: number, rows: number): void {
