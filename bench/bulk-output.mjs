@@ -26,6 +26,7 @@ import {
   prepareShell,
   quiet,
   rawPtyTerminal,
+  relayedTmuxPtyTerminal,
   runBenchmark,
   startWetty,
   tmuxPtyTerminal,
@@ -84,12 +85,15 @@ await runBenchmark('bulk-output', async (cleanups) => {
   const results = {};
   results.floorPty = await benchPath('floor pty', () => rawPtyTerminal(), cleanups);
   results.floorTmux = await benchPath('floor pty+tmux', () => tmuxPtyTerminal(), cleanups);
+  results.relayedTmux = await benchPath('pty+tmux relayed', () => relayedTmuxPtyTerminal(), cleanups);
   results.wetty = await benchPath('wetty', () => wettyTerminal(wetty.url), cleanups);
   results.devpocket = await benchPath('devpocket', () => devpocketTerminal(devpocketServer.url, accessToken, environment.id), cleanups);
 
-  const { devpocket, wetty: peer, floorPty, floorTmux } = results;
+  const { devpocket, wetty: peer, floorPty, floorTmux, relayedTmux } = results;
   const ratios = {
     floorTmux: Number((devpocket.medianMs / floorTmux.medianMs).toFixed(3)),
+    relayedTmux: Number((devpocket.medianMs / relayedTmux.medianMs).toFixed(3)),
+    relayOverFloorTmux: Number((relayedTmux.medianMs / floorTmux.medianMs).toFixed(3)),
     floorPty: Number((devpocket.medianMs / floorPty.medianMs).toFixed(3)),
     wetty: Number((devpocket.medianMs / peer.medianMs).toFixed(3)),
   };
@@ -103,7 +107,9 @@ await runBenchmark('bulk-output', async (cleanups) => {
   console.log(line('wetty 3.x      (socket.io, commit acks)      ', peer));
   console.log(line('floor pty      (node-pty -> bash)            ', floorPty));
   console.log(line('floor pty+tmux (node-pty -> tmux -> bash)    ', floorTmux));
+  console.log(line('pty+tmux relayed by a second process, unframed', relayedTmux));
   console.log(`ratio devpocket/floor pty+tmux: ${ratios.floorTmux.toFixed(3)}  devpocket/floor pty: ${ratios.floorPty.toFixed(3)}  devpocket/wetty: ${ratios.wetty.toFixed(3)}`);
+  console.log(`ratio relayed/floor pty+tmux (the process hop alone): ${ratios.relayOverFloorTmux.toFixed(3)}  devpocket/relayed: ${ratios.relayedTmux.toFixed(3)}`);
   console.log(`target <= ${TARGET_RATIO}x floor pty+tmux: ${met ? 'met' : 'not met'} (${devpocket.medianMs.toFixed(1)} ms vs ${(floorTmux.medianMs * TARGET_RATIO).toFixed(1)} ms allowed)`);
   console.log(JSON.stringify({ benchmark: 'bulk-output', lines: BULK_LINES, lineBytes: YES_LINE.length + 1, cols: COLS, rows: ROWS, runsPerPath: RUNS, unit: 'ms', ...results, ratios, targetMet: met }));
 });

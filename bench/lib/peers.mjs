@@ -296,6 +296,25 @@ export async function tmuxPtyTerminal({ name = 'raw pty + tmux' } = {}) {
 }
 
 /**
+ * The tmux floor behind one more process: {@link tmuxPtyTerminal} opened in a child process
+ * (bench/lib/tmux-relay.mjs) that relays output to its stdout and this process's keystrokes to
+ * the terminal, unframed — what a process hop between tmux and the client costs by itself.
+ */
+export async function relayedTmuxPtyTerminal({ name = 'pty + tmux, relayed' } = {}) {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'tmux-relay.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+  const term = terminal(name, (data) => child.stdin.write(data), async () => {
+    child.stdin.end();
+    await exited;
+  });
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (data) => term.feed(data));
+  // Its tmux paints once it is attached: the first output says the relay is ready.
+  await nextOutput(term, () => true, 'first paint of the relayed tmux client', STARTUP_TIMEOUT_MS);
+  return term;
+}
+
+/**
  * Resolves with the arrival time (performance.now(), ms) of the first chunk for which
  * `predicate(chunk)` is true, among chunks arriving after the call; rejects after `timeoutMs`.
  */

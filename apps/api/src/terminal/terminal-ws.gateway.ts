@@ -9,7 +9,7 @@ import { AuthService } from '../auth/auth.service.js';
 import { SharesService } from '../shares/shares.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
-import { InputMessage, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
+import { MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, parseInput, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
 import { TerminalService, type TerminalCaller, type TerminalSession } from './terminal.service.js';
 
 /** `/api/v1/ws/terminal/{environmentId}` and `/api/v1/ws/logs/{environmentId}` (API.md "Terminal and logs over plain WebSocket"). */
@@ -245,7 +245,7 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     const { type, ...payload } = (typeof frame === 'object' && frame !== null ? frame : {}) as { type?: unknown };
     switch (type) {
       case 'input': {
-        const message = parseMessage(InputMessage, payload);
+        const message = parseInput(payload);
         session.input(message.data, message.seq);
         return;
       }

@@ -12,7 +12,7 @@ import { assertKeyScopes } from '../api-keys/api-key-scopes.js';
 import { AuthService } from '../auth/auth.service.js';
 import { SharesService } from '../shares/shares.service.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
-import { AckMessage, AttachMessage, InputMessage, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
+import { AttachMessage, parseAck, parseInput, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
 import { TerminalService, type AttachResult, type ExitReason, type TerminalCaller, type TerminalSession, type TerminalSink } from './terminal.service.js';
 
 /** Events the server emits on `/terminal` (API.md "Terminal over Socket.IO"). */
@@ -116,7 +116,7 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   @SubscribeMessage('input')
   input(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): void {
     this.handle(socket, () => {
-      const message = parseMessage(InputMessage, body);
+      const message = parseInput(body);
       this.session(socket).input(message.data, message.seq);
     });
   }
@@ -132,7 +132,7 @@ export class TerminalGateway implements OnGatewayInit<Namespace>, OnGatewayDisco
   @SubscribeMessage('ack')
   ack(@ConnectedSocket() socket: TerminalSocket, @MessageBody() body: unknown): void {
     this.handle(socket, () => {
-      const message = parseMessage(AckMessage, body);
+      const message = parseAck(body);
       this.session(socket).ack(message.seq);
     });
   }

@@ -83,6 +83,14 @@ export interface TerminalFlowOptions {
 /** Defaults of {@link TerminalFlowOptions} (API.md, `.env.example`). */
 export const DEFAULT_FLOW: TerminalFlowOptions = { replayBytes: 1024 * 1024, highWaterBytes: 1024 * 1024, graceMs: 600_000, frameMs: 5, frameBytes: 64 * 1024 };
 
+/** Whose connections a session counts towards (caps, resumes): a user's own, or one share link's guests. */
+function principalOf(userId: string, shareId: string | null): string {
+  return shareId ? `share:${shareId}` : `user:${userId}`;
+}
+
+/** A frame under this many bytes is interactive (an echo, a prompt): the next output may go at once. */
+const INTERACTIVE_FRAME_BYTES = 4096;
+
 /** Input a session holds while its tmux client starts, in bytes (a paste's worth). */
 const MAX_HELD_INPUT_BYTES = 64 * 1024;
 
@@ -142,8 +150,9 @@ export class TerminalSession {
   private pending: string[] = [];
   private pendingBytes = 0;
   private frameTimer?: NodeJS.Timeout;
-  /** When the last frame went out (performance.now(), ms). */
+  /** When the last frame went out (performance.now(), ms), and its size in bytes. */
   private lastFlushAt = -Infinity;
+  private lastFrameBytes = 0;
   private graceTimer?: NodeJS.Timeout;
   private paused = false;
 
@@ -170,7 +179,7 @@ export class TerminalSession {
 
   /** Whose connection this is, for the connection caps and resumes: `user:<id>` or `share:<id>`. */
   get principal(): string {
-    return this.shareId ? `share:${this.shareId}` : `user:${this.userId}`;
+    return principalOf(this.userId, this.shareId);
   }
 
   /** Whether the session outlives its socket and can be resumed (Socket.IO only; plain WebSocket has no seq/ack). */
@@ -383,7 +392,7 @@ export class TerminalSession {
    * no frame went out within `frameMs`.
    */
   private idle(): boolean {
-    if (this.frameTimer) return false;
+    if (this.frameTimer || this.lastFrameBytes >= INTERACTIVE_FRAME_BYTES) return false;
     if (this.transport === 'socket.io') return this.sinkReady && this.unacknowledged === 0;
     return performance.now() - this.lastFlushAt >= this.flow.frameMs;
   }
@@ -399,6 +408,7 @@ export class TerminalSession {
     this.pending = [];
     this.pendingBytes = 0;
     const bytes = Buffer.from(text, 'utf8');
+    this.lastFrameBytes = bytes.length;
     const start = this.seq;
     this.seq += bytes.length;
     if (this.transport === 'socket.io') {
@@ -566,7 +576,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     const ownerId = this.ownerFor(caller, request.environmentId);
     if (grant && grant.expiresAt.getTime() <= Date.now()) throw new DomainException(ErrorCode.UNAUTHORIZED, 'The share link has expired');
     const shareId = grant?.shareId ?? null;
-    const principal = shareId ? `share:${shareId}` : `user:${ownerId}`;
+    const principal = principalOf(ownerId, shareId);
     const env = await this.environments.getOwned(ownerId, request.environmentId);
     this.assertAccepting();
     if (env.status !== 'running') throw new DomainException(ErrorCode.ENVIRONMENT_NOT_RUNNING, `The environment is ${env.status}, not running`);

@@ -77,3 +77,40 @@ export function parseMessage<T extends object>(type: new () => T, payload: unkno
   }
   return message;
 }
+
+function isRecord(payload: unknown): payload is Record<string, unknown> {
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload);
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/**
+ * `ack {seq}`, which a client sends for every output frame: the well-formed message is taken
+ * as it is, anything else goes through {@link parseMessage} (and its error details), so the
+ * hot path skips class-transformer and class-validator.
+ * @throws DomainException VALIDATION_FAILED
+ */
+export function parseAck(payload: unknown): AckMessage {
+  if (isRecord(payload) && isCount(payload.seq) && Object.keys(payload).length === 1) return payload as unknown as AckMessage;
+  return parseMessage(AckMessage, payload);
+}
+
+/**
+ * `input {data, seq?}`, once per keystroke: the well-formed message is taken as it is, anything
+ * else goes through {@link parseMessage} (see {@link parseAck}).
+ * @throws DomainException VALIDATION_FAILED
+ */
+export function parseInput(payload: unknown): InputMessage {
+  if (
+    isRecord(payload) &&
+    typeof payload.data === 'string' &&
+    payload.data.length <= MAX_INPUT_LENGTH &&
+    (payload.seq === undefined || isCount(payload.seq)) &&
+    Object.keys(payload).every((key) => key === 'data' || key === 'seq')
+  ) {
+    return payload as unknown as InputMessage;
+  }
+  return parseMessage(InputMessage, payload);
+}
