@@ -20,8 +20,8 @@
 //
 // Run with `npm run bench:concurrent` (builds first), or `node bench/concurrent-terminals.mjs`
 // after `npm run build`.
-// Options (environment variables): TERMINALS (200), SECONDS (30, measured), WARMUP_SECONDS (2,
-// typed first, not counted), CREATE_CONCURRENCY (8, environments created in parallel).
+// Options (environment variables): BENCH_TERMINALS (200), BENCH_SECONDS (30, measured), BENCH_WARMUP_SECONDS (2,
+// typed first, not counted), BENCH_CREATE_CONCURRENCY (8, environments created in parallel).
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pty from 'node-pty';
@@ -46,10 +46,10 @@ function intOption(name, fallback, min = 1) {
   return value;
 }
 
-const TERMINALS = intOption('TERMINALS', 200);
-const SECONDS = intOption('SECONDS', 30);
-const WARMUP_SECONDS = intOption('WARMUP_SECONDS', 2, 0);
-const CREATE_CONCURRENCY = intOption('CREATE_CONCURRENCY', 8);
+const TERMINALS = intOption('BENCH_TERMINALS', 200);
+const SECONDS = intOption('BENCH_SECONDS', 30);
+const WARMUP_SECONDS = intOption('BENCH_WARMUP_SECONDS', 2, 0);
+const CREATE_CONCURRENCY = intOption('BENCH_CREATE_CONCURRENCY', 8);
 /** Seconds the attached terminals stay idle before typing, to measure the server's idle CPU. */
 const IDLE_SECONDS = 5;
 const ATTACH_CONCURRENCY = 20;

@@ -13,7 +13,7 @@
 // times (floating-point ms), since its histogram keeps whole milliseconds only.
 //
 // Run with `npm run bench:rest` (builds first), or `node bench/rest.mjs` after `npm run build`.
-// Options (environment variables): CONNECTIONS (10), DURATION (10 s), WARMUP_SECONDS (2), ENVIRONMENTS (5).
+// Options (environment variables): BENCH_CONNECTIONS (10), BENCH_DURATION (10 s), BENCH_WARMUP_SECONDS (2), BENCH_ENVIRONMENTS (5).
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import {
@@ -33,10 +33,10 @@ function intOption(name, fallback, min = 1) {
   return value;
 }
 
-const CONNECTIONS = intOption('CONNECTIONS', 10);
-const DURATION = intOption('DURATION', 10);
-const WARMUP_SECONDS = intOption('WARMUP_SECONDS', 2, 0);
-const ENVIRONMENTS = intOption('ENVIRONMENTS', 5, 0);
+const CONNECTIONS = intOption('BENCH_CONNECTIONS', 10);
+const DURATION = intOption('BENCH_DURATION', 10);
+const WARMUP_SECONDS = intOption('BENCH_WARMUP_SECONDS', 2, 0);
+const ENVIRONMENTS = intOption('BENCH_ENVIRONMENTS', 5, 0);
 const PIPELINING = 1;
 
 /** The bare server: answers every request with BARE_STATUS, BARE_CONTENT_TYPE and BARE_BODY; prints its port. */
