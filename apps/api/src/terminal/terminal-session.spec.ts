@@ -114,6 +114,8 @@ describe(TerminalSession.name, () => {
     expect(sink.outputs).toEqual([{ data: 'a', seq: 1 }]);
     await sleep(40);
     expect(sink.outputs.at(-1)).toEqual({ data: 'b', seq: 2 });
+    // More than a frame time after the last frame went out.
+    await sleep(30);
     stream.emit('c');
     expect(sink.outputs.at(-1)).toEqual({ data: 'c', seq: 3 });
   });
