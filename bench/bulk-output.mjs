@@ -13,7 +13,7 @@
 //
 // Run with `npm run bench:bulk` (builds first). Uses the embedded PostgreSQL unless DATABASE_URL is set.
 import { performance } from 'node:perf_hooks';
-import { createRunningEnvironment, signUp, startDevPocket } from './lib/server.mjs';
+import { createRunningEnvironment, intOption, signUp, startDevPocket } from './lib/server.mjs';
 import {
   BULK_LINES,
   COLS,
@@ -34,7 +34,7 @@ import {
   wettyTerminal,
 } from './lib/peers.mjs';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = intOption('BENCH_RUNS', 3);
 /** Longest wait for one run's marker, in milliseconds. */
 const RUN_TIMEOUT_MS = 120_000;
 const TARGET_RATIO = 1.5;

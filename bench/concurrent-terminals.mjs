@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import pty from 'node-pty';
 import { LocalRuntime } from '../dist/libs/runtime/src/index.js';
 import {
+  intOption,
   attachSocket,
   cpuTimeMs,
   createRunningEnvironment,
@@ -37,14 +38,6 @@ import {
   summarize,
   visible,
 } from './lib/server.mjs';
-
-function intOption(name, fallback, min = 1) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const TERMINALS = intOption('BENCH_TERMINALS', 200);
 const SECONDS = intOption('BENCH_SECONDS', 30);

@@ -12,7 +12,7 @@
 // Run with `npm run bench:echo` (builds first). BENCH_KEYSTROKES overrides the 2,000 keystrokes
 // (for a short check). Uses the embedded PostgreSQL unless DATABASE_URL is set.
 import { performance } from 'node:perf_hooks';
-import { createRunningEnvironment, formatStats, signUp, startDevPocket, summarize, visible } from './lib/server.mjs';
+import { createRunningEnvironment, formatStats, intOption, signUp, startDevPocket, summarize, visible } from './lib/server.mjs';
 import {
   COLS,
   ROWS,
@@ -27,7 +27,7 @@ import {
   wettyTerminal,
 } from './lib/peers.mjs';
 
-const KEYSTROKES = Number(process.env.BENCH_KEYSTROKES ?? 2000);
+const KEYSTROKES = intOption('BENCH_KEYSTROKES', 2000);
 const WARMUP = 100;
 /** Ctrl-U (readline's unix-line-discard) every this many keystrokes, so the line never wraps. */
 const CLEAR_EVERY = 40;

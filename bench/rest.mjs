@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import {
+  intOption,
   cpuTimeMs,
   createRunningEnvironment,
   rssSampler,
@@ -24,14 +25,6 @@ import {
   startDevPocket,
   summarize,
 } from './lib/server.mjs';
-
-function intOption(name, fallback, min = 1) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const CONNECTIONS = intOption('BENCH_CONNECTIONS', 10);
 const DURATION = intOption('BENCH_DURATION', 10);

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import pty from 'node-pty';
 import { io } from 'socket.io-client';
 import { LocalRuntime } from '../../dist/libs/runtime/src/index.js';
-import { REPO_ROOT, attachSocket, freePort, visible } from './server.mjs';
+import { REPO_ROOT, attachSocket, freePort, terminateChild, visible } from './server.mjs';
 
 /** Terminal size used on every path, in cells. */
 export const COLS = 120;
@@ -159,14 +159,7 @@ export async function startWetty() {
     stop() {
       stopping ??= (async () => {
         process.off('exit', killOnExit);
-        if (exitStatus === undefined) {
-          child.kill('SIGTERM');
-          const forced = await Promise.race([exited.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
-          if (forced) {
-            child.kill('SIGKILL');
-            await exited;
-          }
-        }
+        if (exitStatus === undefined) await terminateChild(child, exited, STOP_TIMEOUT_MS);
         await rm(home, { recursive: true, force: true });
       })();
       return stopping;

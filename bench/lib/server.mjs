@@ -28,6 +28,29 @@ function sleep(ms) {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
 
+/** The integer in environment variable `name` (at least `min`), or `fallback` when unset; throws on anything else. */
+export function intOption(name, fallback, min = 1) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * SIGTERM to `child`, then SIGKILL after `graceMs` if it has not exited; resolves once it has
+ * exited, with whether it had to be killed. `exited` is a promise of its `exit` event.
+ */
+export async function terminateChild(child, exited, graceMs) {
+  child.kill('SIGTERM');
+  const forced = await Promise.race([exited.then(() => false), sleep(graceMs).then(() => true)]);
+  if (forced) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  return forced;
+}
+
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
 export function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -123,15 +146,7 @@ export async function startDevPocket({ env = {}, nodeArgs = [] } = {}) {
     stop() {
       stopping ??= (async () => {
         live.delete(instance);
-        if (exitStatus === undefined) {
-          child.kill('SIGTERM');
-          const forced = await Promise.race([exited.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
-          if (forced) {
-            child.kill('SIGKILL');
-            await exited;
-            await killEmbeddedPostgres(dataDir);
-          }
-        }
+        if (exitStatus === undefined && (await terminateChild(child, exited, STOP_TIMEOUT_MS))) await killEmbeddedPostgres(dataDir);
         const runtime = new LocalRuntime({ dataDir, socketDir: childEnv.TMUX_SOCKET_DIR });
         await runtime.killAllServers();
         await rm(runtime.socketDir, { recursive: true, force: true });
