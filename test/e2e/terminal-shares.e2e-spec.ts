@@ -38,7 +38,8 @@ describe('Terminal guests with share links', () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // Guest terminals re-check their links once a heartbeat.
+    server = await startTestServer({ TERMINAL_HEARTBEAT_SECONDS: '1' });
     admin = await registerUser(server.api); // the first account is the admin
     owner = await registerUser(server.api);
     shell = await createRunningEnvironment(server.api, owner.accessToken, 'shared');
@@ -102,6 +103,15 @@ describe('Terminal guests with share links', () => {
     // Another link's guest stays.
     await sleep(100);
     expect(untouched.terminal.connected).toBe(true);
+  });
+
+  it('ends a live guest terminal within a heartbeat when another replica revokes its link', async () => {
+    const link = await share('write');
+    const { terminal } = await guest(link.token);
+    // What DELETE …/shares/:id writes on the replica that served it.
+    await db.query('UPDATE share_links SET revoked_at = now() WHERE id = $1', [link.id]);
+    await terminal.waitUntil(() => terminal.exits.length > 0, 'exit after the revocation', 5_000);
+    expect(terminal.exits).toEqual([{ reason: 'share_revoked' }]);
   });
 
   it('ends a live guest terminal when its link expires, and refuses an expired link', async () => {

@@ -94,6 +94,20 @@ export class SharesRepository {
   }
 
   /** Counts one use: `use_count + 1` and `last_used_at`, in one statement (concurrent attaches add up). */
+  /** Of `ids`, those of links still usable at `now`: not revoked, not expired, their environment's owner active. */
+  async findUsable(ids: string[], now: Date): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<{ id: string }> = await this.shares.query(
+      `SELECT share.id
+         FROM share_links share
+         JOIN environments environment ON environment.id = share.environment_id
+         JOIN users owner ON owner.id = environment.user_id
+        WHERE share.id = ANY($1::uuid[]) AND share.revoked_at IS NULL AND share.expires_at > $2 AND owner.active`,
+      [ids, now],
+    );
+    return rows.map((row) => row.id);
+  }
+
   async recordUse(id: string, at: Date): Promise<void> {
     await this.shares
       .createQueryBuilder()

@@ -53,7 +53,7 @@ function sha256(text: string): string {
  * lifetime, the token shown once and stored as its SHA-256 (it is 32 random bytes, so a slow
  * password hash would add nothing); listed; revoked. The terminal gateways authenticate guests
  * with {@link authenticate}, count their attaches with {@link recordUse}, and end their terminals
- * on {@link revocations}.
+ * on {@link revocations} (this process) and when {@link unusable} says so (any replica).
  */
 @Injectable()
 export class SharesService implements OnModuleDestroy {
@@ -152,6 +152,15 @@ export class SharesService implements OnModuleDestroy {
       ip: use.ip,
       details: { shareId: grant.shareId, mode: grant.mode, transport: use.transport, sessionId: use.sessionId, client: use.client },
     });
+  }
+
+  /**
+   * Of the share links `shareIds`, those no longer usable: revoked (by any replica), expired,
+   * deleted with their environment, or of a deactivated owner.
+   */
+  async unusable(shareIds: string[]): Promise<string[]> {
+    const usable = new Set(await this.shares.findUsable(shareIds, this.clock.now()));
+    return shareIds.filter((id) => !usable.has(id));
   }
 
   /**

@@ -496,6 +496,10 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   /** When each environment's `lastActivityAt` was last written (epoch ms). */
   private readonly activityWrittenAt = new Map<string, number>();
   private flushTimer?: NodeJS.Timeout;
+  private shareCheckTimer?: NodeJS.Timeout;
+  private readonly shareCheckMs: number;
+  /** When each share link held by a live guest session expires (epoch ms). */
+  private readonly shareExpiry = new Map<string, number>();
   private subscription?: Subscription;
   private revocations?: Subscription;
 
@@ -509,6 +513,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   ) {
     this.maxConnectionsPerUser = config.TERMINAL_MAX_CONNECTIONS_PER_USER;
     this.maxKeptPerUser = config.TERMINAL_MAX_KEPT_SESSIONS_PER_USER;
+    this.shareCheckMs = config.TERMINAL_HEARTBEAT_SECONDS * 1000;
     this.flow = {
       ...DEFAULT_FLOW,
       replayBytes: config.TERMINAL_REPLAY_BYTES,
@@ -522,6 +527,8 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     this.revocations = this.shares.revocations().subscribe((shareId) => this.endShared(shareId, 'share_revoked'));
     this.flushTimer = setInterval(() => this.flushBytes(), BYTES_FLUSH_MS);
     this.flushTimer.unref?.();
+    this.shareCheckTimer = setInterval(() => void this.checkShares(), this.shareCheckMs);
+    this.shareCheckTimer.unref?.();
   }
 
   /**
@@ -622,7 +629,10 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     live.add(session);
     this.sessions.set(env.id, live);
     this.byId.set(session.id, session);
-    if (grant) this.endAtExpiry(session, grant.expiresAt);
+    if (grant) {
+      this.shareExpiry.set(grant.shareId, grant.expiresAt.getTime());
+      this.endAtExpiry(session, grant.expiresAt);
+    }
     const client = info.client?.trim().slice(0, MAX_CLIENT_LENGTH) || null;
     // Awaited, so the session is listed once the attach is acknowledged; a failed write never fails the attach.
     await this.persist(session.id, () =>
@@ -679,6 +689,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     this.subscription?.unsubscribe();
     this.revocations?.unsubscribe();
     clearInterval(this.flushTimer);
+    clearInterval(this.shareCheckTimer);
     for (const live of [...this.sessions.values()]) for (const session of [...live]) session.end('server_restart');
     // The end of each session is recorded before the database connection closes.
     await Promise.all([...this.writes.values()]);
@@ -705,6 +716,26 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   /** Ends every session a guest holds through share link `shareId`: its client gets `exit {reason}`. */
   private endShared(shareId: string, reason: 'share_revoked' | 'share_expired'): void {
     for (const session of [...this.byId.values()]) if (session.shareId === shareId) session.end(reason);
+  }
+
+  /**
+   * Ends the guest sessions whose share link is no longer usable — revoked on another replica
+   * (this one's revocations end them at once), deleted, or of a deactivated owner — once a
+   * heartbeat. A failed check is logged and tried again at the next one.
+   */
+  private async checkShares(): Promise<void> {
+    const held = new Set<string>();
+    for (const session of this.byId.values()) if (session.shareId) held.add(session.shareId);
+    for (const shareId of this.shareExpiry.keys()) if (!held.has(shareId)) this.shareExpiry.delete(shareId);
+    if (held.size === 0) return;
+    try {
+      for (const shareId of await this.shares.unusable([...held])) {
+        const expired = Date.now() >= (this.shareExpiry.get(shareId) ?? Infinity);
+        this.endShared(shareId, expired ? 'share_expired' : 'share_revoked');
+      }
+    } catch (error) {
+      this.logger.warn(`could not check the share links of guest terminals: ${(error as Error).message}`);
+    }
   }
 
   /** Ends a guest's session when its share link expires (the timer does not hold the process open). */
