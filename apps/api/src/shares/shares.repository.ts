@@ -94,18 +94,22 @@ export class SharesRepository {
   }
 
   /** Counts one use: `use_count + 1` and `last_used_at`, in one statement (concurrent attaches add up). */
-  /** Of `ids`, those of links still usable at `now`: not revoked, not expired, their environment's owner active. */
-  async findUsable(ids: string[], now: Date): Promise<string[]> {
+  /**
+   * Of `ids`, the links no longer usable at `now`, with whether they expired; a link revoked,
+   * deleted, or of a deactivated owner counts as not expired.
+   */
+  async findUnusable(ids: string[], now: Date): Promise<Array<{ id: string; expired: boolean }>> {
     if (ids.length === 0) return [];
-    const rows: Array<{ id: string }> = await this.shares.query(
-      `SELECT share.id
-         FROM share_links share
-         JOIN environments environment ON environment.id = share.environment_id
-         JOIN users owner ON owner.id = environment.user_id
-        WHERE share.id = ANY($1::uuid[]) AND share.revoked_at IS NULL AND share.expires_at > $2 AND owner.active`,
+    const rows: Array<{ id: string; expired: boolean | null }> = await this.shares.query(
+      `SELECT wanted.id, share.expires_at <= $2 AS expired
+         FROM unnest($1::uuid[]) AS wanted(id)
+         LEFT JOIN share_links share ON share.id = wanted.id
+         LEFT JOIN environments environment ON environment.id = share.environment_id
+         LEFT JOIN users owner ON owner.id = environment.user_id
+        WHERE share.id IS NULL OR share.revoked_at IS NOT NULL OR share.expires_at <= $2 OR owner.active IS NOT TRUE`,
       [ids, now],
     );
-    return rows.map((row) => row.id);
+    return rows.map((row) => ({ id: row.id, expired: row.expired === true }));
   }
 
   async recordUse(id: string, at: Date): Promise<void> {

@@ -155,12 +155,11 @@ export class SharesService implements OnModuleDestroy {
   }
 
   /**
-   * Of the share links `shareIds`, those no longer usable: revoked (by any replica), expired,
-   * deleted with their environment, or of a deactivated owner.
+   * Of the share links `shareIds`, those no longer usable — revoked (by any replica), expired,
+   * deleted with their environment, or of a deactivated owner — with whether they expired.
    */
-  async unusable(shareIds: string[]): Promise<string[]> {
-    const usable = new Set(await this.shares.findUsable(shareIds, this.clock.now()));
-    return shareIds.filter((id) => !usable.has(id));
+  unusable(shareIds: string[]): Promise<Array<{ id: string; expired: boolean }>> {
+    return this.shares.findUnusable(shareIds, this.clock.now());
   }
 
   /**

@@ -10,6 +10,7 @@ import { SharesService } from '../shares/shares.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, parseInput, parseMessage, ResizeMessage } from './dto/terminal-messages.dto.js';
+import type { EnvironmentDto } from '../environments/dto/environment.dto.js';
 import { TerminalService, type TerminalCaller, type TerminalSession } from './terminal.service.js';
 
 /** `/api/v1/ws/terminal/{environmentId}` and `/api/v1/ws/logs/{environmentId}` (API.md "Terminal and logs over plain WebSocket"). */
@@ -115,12 +116,12 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     if (this.closing) return refuse(socket, 503, ErrorCode.SERVER_RESTARTING, 'The server is restarting; reconnect in a moment');
     const [, endpoint, rawId] = match;
     void this.authorize(request, url, endpoint, rawId).then(
-      ({ caller, environmentId }) =>
+      ({ caller, environment }) =>
         this.wss.handleUpgrade(request, socket, head, (ws) => {
           this.watchHeartbeat(ws);
           // authorize() lets guests open terminals only, so a logs caller is a user.
-          if (endpoint === 'logs') return caller.user && this.serveLogs(ws, caller.user, environmentId, clamp(url.searchParams.get('tail'), 0, 10_000, DEFAULT_LOG_TAIL));
-          return this.serve(ws, caller, environmentId, request.socket.remoteAddress, request.headers['user-agent'], clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24));
+          if (endpoint === 'logs') return caller.user && this.serveLogs(ws, caller.user, environment.id, clamp(url.searchParams.get('tail'), 0, 10_000, DEFAULT_LOG_TAIL));
+          return this.serve(ws, caller, environment, request.socket.remoteAddress, request.headers['user-agent'], clamp(url.searchParams.get('cols'), MIN_COLS, MAX_COLS, 80), clamp(url.searchParams.get('rows'), MIN_ROWS, MAX_ROWS, 24));
         }),
       (error: unknown) => {
         if (error instanceof DomainException) refuse(socket, error.status, error.code, error.message);
@@ -138,7 +139,7 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
    * `environments:read` for logs.
    * @throws DomainException UNAUTHORIZED (401), FORBIDDEN (403), INVALID_ID (400), ENVIRONMENT_NOT_FOUND (404)
    */
-  private async authorize(request: IncomingMessage, url: URL, endpoint: string, rawId: string): Promise<{ caller: TerminalCaller; environmentId: string }> {
+  private async authorize(request: IncomingMessage, url: URL, endpoint: string, rawId: string): Promise<{ caller: TerminalCaller; environment: EnvironmentDto }> {
     const header = request.headers.authorization;
     const apiKeyHeader = request.headers['x-api-key'];
     const token =
@@ -156,11 +157,10 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
     }
     const environmentId = decodeURIComponent(rawId);
     if (!UUID.test(environmentId)) throw new DomainException(ErrorCode.INVALID_ID, 'The environment id must be a UUID');
-    await this.terminals.findEnvironment(caller, environmentId);
-    return { caller, environmentId };
+    return { caller, environment: await this.terminals.findEnvironment(caller, environmentId) };
   }
 
-  private async serve(ws: WebSocket, caller: TerminalCaller, environmentId: string, ip: string | undefined, client: string | undefined, cols: number, rows: number): Promise<void> {
+  private async serve(ws: WebSocket, caller: TerminalCaller, environment: EnvironmentDto, ip: string | undefined, client: string | undefined, cols: number, rows: number): Promise<void> {
     const send = (frame: Record<string, unknown>) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
@@ -188,8 +188,9 @@ export class TerminalWsGateway implements OnApplicationBootstrap, BeforeApplicat
       else send({ type: 'error', code: ErrorCode.RATE_LIMITED, message: 'Too many frames before the terminal is attached' });
     });
     try {
-      send({ type: 'welcome', environment: await this.terminals.findEnvironment(caller, environmentId) });
-      const attached = await this.terminals.attach(caller, { environmentId, cols, rows }, 'websocket', {
+      // The environment as authorized at the upgrade, a moment ago; attach() checks its state again.
+      send({ type: 'welcome', environment });
+      const attached = await this.terminals.attach(caller, { environmentId: environment.id, cols, rows }, 'websocket', {
         output: (data) => send({ type: 'output', data }),
         status: (status) => send({ type: 'status_update', status }),
         exit: (reason) => {

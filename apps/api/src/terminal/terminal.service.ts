@@ -154,6 +154,7 @@ export class TerminalSession {
   private lastFlushAt = -Infinity;
   private lastFrameBytes = 0;
   private graceTimer?: NodeJS.Timeout;
+  private expiryTimer?: NodeJS.Timeout;
   private paused = false;
 
   constructor(
@@ -194,11 +195,6 @@ export class TerminalSession {
   /** Whether a socket holds the session now (a session kept for a resume has none). */
   get connected(): boolean {
     return !this.ended && this.sink !== undefined;
-  }
-
-  /** Whether `sink` is the one holding the session. */
-  heldBy(sink: TerminalSink): boolean {
-    return this.sink === sink;
   }
 
   /** Whether the PTY is paused for lack of acknowledgements. */
@@ -306,6 +302,21 @@ export class TerminalSession {
     this.stream.resize(cols, rows);
   }
 
+  /**
+   * Ends the session with `share_expired` at `expiresAt` (a guest's share link running out);
+   * the timer goes with the session and never holds the process open.
+   */
+  expireAt(expiresAt: Date): void {
+    clearTimeout(this.expiryTimer);
+    // setTimeout takes at most 2^31-1 ms (24.8 days); a later expiry is set again then.
+    const delay = Math.min(Math.max(0, expiresAt.getTime() - Date.now()), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => {
+      if (Date.now() >= expiresAt.getTime()) this.end('share_expired');
+      else this.expireAt(expiresAt);
+    }, delay);
+    this.expiryTimer.unref?.();
+  }
+
   /** Tells the client the environment's new status. */
   status(status: string): void {
     if (!this.ended && this.sink) this.sink.status(status);
@@ -331,9 +342,12 @@ export class TerminalSession {
     this.endReason = reason;
     clearTimeout(this.frameTimer);
     clearTimeout(this.graceTimer);
+    clearTimeout(this.expiryTimer);
     this.sink = undefined;
     this.pending = [];
     this.pendingBytes = 0;
+    this.ring.length = 0;
+    this.ringBytes = 0;
     this.stream.close();
     this.onEnd(this);
   }
@@ -405,19 +419,20 @@ export class TerminalSession {
     if (this.pending.length === 0 || this.ended || (this.sink && !this.sinkReady)) return;
     this.lastFlushAt = performance.now();
     const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
+    // Counted as each chunk arrived: the frame is encoded only to be kept for a replay.
+    const length = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const bytes = Buffer.from(text, 'utf8');
-    this.lastFrameBytes = bytes.length;
+    this.lastFrameBytes = length;
     const start = this.seq;
-    this.seq += bytes.length;
-    if (this.transport === 'socket.io') {
-      this.ring.push({ start, bytes });
-      this.ringBytes += bytes.length;
+    this.seq += length;
+    if (this.resumable) {
+      this.ring.push({ start, bytes: Buffer.from(text, 'utf8') });
+      this.ringBytes += length;
       this.trim();
     }
     if (this.sink && this.sinkReady) {
-      this.bytesOut += bytes.length;
+      this.bytesOut += length;
       this.sink.output(text, this.seq);
     }
     this.applyBackPressure();
@@ -498,8 +513,6 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   private flushTimer?: NodeJS.Timeout;
   private shareCheckTimer?: NodeJS.Timeout;
   private readonly shareCheckMs: number;
-  /** When each share link held by a live guest session expires (epoch ms). */
-  private readonly shareExpiry = new Map<string, number>();
   private subscription?: Subscription;
   private revocations?: Subscription;
 
@@ -629,10 +642,7 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     live.add(session);
     this.sessions.set(env.id, live);
     this.byId.set(session.id, session);
-    if (grant) {
-      this.shareExpiry.set(grant.shareId, grant.expiresAt.getTime());
-      this.endAtExpiry(session, grant.expiresAt);
-    }
+    if (grant) session.expireAt(grant.expiresAt);
     const client = info.client?.trim().slice(0, MAX_CLIENT_LENGTH) || null;
     // Awaited, so the session is listed once the attach is acknowledged; a failed write never fails the attach.
     await this.persist(session.id, () =>
@@ -726,28 +736,12 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
   private async checkShares(): Promise<void> {
     const held = new Set<string>();
     for (const session of this.byId.values()) if (session.shareId) held.add(session.shareId);
-    for (const shareId of this.shareExpiry.keys()) if (!held.has(shareId)) this.shareExpiry.delete(shareId);
     if (held.size === 0) return;
     try {
-      for (const shareId of await this.shares.unusable([...held])) {
-        const expired = Date.now() >= (this.shareExpiry.get(shareId) ?? Infinity);
-        this.endShared(shareId, expired ? 'share_expired' : 'share_revoked');
-      }
+      for (const { id, expired } of await this.shares.unusable([...held])) this.endShared(id, expired ? 'share_expired' : 'share_revoked');
     } catch (error) {
       this.logger.warn(`could not check the share links of guest terminals: ${(error as Error).message}`);
     }
-  }
-
-  /** Ends a guest's session when its share link expires (the timer does not hold the process open). */
-  private endAtExpiry(session: TerminalSession, expiresAt: Date): void {
-    // setTimeout takes at most 2^31-1 ms (24.8 days); a later expiry is checked again then.
-    const delay = Math.min(expiresAt.getTime() - Date.now(), 2 ** 31 - 1);
-    const timer = setTimeout(() => {
-      if (session.isEnded) return;
-      if (Date.now() >= expiresAt.getTime()) session.end('share_expired');
-      else this.endAtExpiry(session, expiresAt);
-    }, Math.max(0, delay));
-    timer.unref?.();
   }
 
   /** Ends the sessions of `principal` kept longest without a socket, past TERMINAL_MAX_KEPT_SESSIONS_PER_USER. */
