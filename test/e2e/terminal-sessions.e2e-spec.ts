@@ -218,4 +218,15 @@ describe('Terminal sessions: records, listing, ending, connection cap, activity'
     const again = await request('GET', `${server.api}/environments/${fresh.id}`, { token: alice.accessToken });
     expect(again.body.lastActivityAt).toBe(touched.body.lastActivityAt);
   });
+
+  it('counts attached terminal sessions in the Prometheus metrics at GET /metrics', async () => {
+    const terminal = await socketTerminal();
+    const ack = await terminal.attach({ environmentId: shell.id, cols: 80, rows: 24 });
+    if ('error' in ack) throw new Error(ack.error.code);
+    const scraped = await request('GET', `${server.url}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(scraped.body).toContain('devpocket_terminal_sessions{state="attached"} 1');
+    expect(scraped.body).toContain('devpocket_process_cpu_user_seconds_total');
+  });
 });

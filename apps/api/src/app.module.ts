@@ -12,6 +12,7 @@ import type { AppConfig } from './config/app-config.js';
 import { ConfigModule, type ServerSecrets } from './config/config.module.js';
 import { EnvironmentsModule } from './environments/environments.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { RateLimitsModule } from './rate-limits/rate-limits.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
@@ -68,6 +69,7 @@ export class AppModule {
         SharesModule,
         TerminalModule,
         HealthModule,
+        MetricsModule,
       ],
     };
   }

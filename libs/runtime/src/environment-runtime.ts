@@ -120,6 +120,11 @@ export abstract class EnvironmentRuntime {
   abstract followLogs(env: RuntimeEnvironment, options: { tail?: number }): Observable<string>;
 }
 
+/** The message of a thrown value, whatever was thrown. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A failure of the runtime (tmux, cluster) with a message fit for `Environment.lastError`. */
 export class RuntimeError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomInt, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user.js';
 import { Clock } from '../common/clock.js';
@@ -10,6 +10,7 @@ import type { ApiKeyEntity } from './api-key.entity.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { toApiKeyDto, toCreatedApiKeyDto, type ApiKeyDto, type CreateApiKeyDto, type CreatedApiKeyDto } from './dto/api-key.dto.js';
 import { AuditService } from '../audit/audit.service.js';
+import { newOpaqueToken, tokenHash } from '../common/opaque-token.js';
 
 /** Every API key starts with this, which is how a credential is told apart from a JWT. */
 export const API_KEY_PREFIX = 'dpk_';
@@ -31,9 +32,6 @@ export interface VerifiedApiKey {
   scopes: ApiKeyScope[];
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 function newPrefix(): string {
   let prefix = API_KEY_PREFIX;
@@ -74,9 +72,9 @@ export class ApiKeysService {
     const expiresAt = this.expiryOf(input, now);
     for (let attempt = 1; ; attempt += 1) {
       const prefix = newPrefix();
-      const secret = `${prefix}_${randomBytes(32).toString('base64url')}`;
+      const { token: secret, hash: secretHash } = newOpaqueToken(`${prefix}_`);
       try {
-        const key = await this.keys.insert({ userId: user.id, name: input.name, prefix, secretHash: sha256(secret), scopes: input.scopes, expiresAt });
+        const key = await this.keys.insert({ userId: user.id, name: input.name, prefix, secretHash, scopes: input.scopes, expiresAt });
         this.logger.log(`api key ${key.id} (${prefix}) created for account ${user.id} with ${key.scopes.join(', ')}`);
         await this.audit.record({ action: 'api_key.created', actorUserId: user.id, targetType: 'api_key', targetId: key.id, details: { prefix, scopes: key.scopes } });
         return toCreatedApiKeyDto(key, secret);
@@ -115,7 +113,7 @@ export class ApiKeysService {
     const invalid = new DomainException(ErrorCode.UNAUTHORIZED, 'The API key is invalid, expired or revoked');
     if (!KEY_PATTERN.test(presented)) throw invalid;
     const key: ApiKeyEntity | null = await this.keys.findByPrefix(presented.slice(0, PREFIX_LENGTH));
-    if (!key || !timingSafeEqual(Buffer.from(key.secretHash, 'hex'), Buffer.from(sha256(presented), 'hex'))) throw invalid;
+    if (!key || !timingSafeEqual(Buffer.from(key.secretHash, 'hex'), Buffer.from(tokenHash(presented), 'hex'))) throw invalid;
     const now = this.clock.now();
     if (key.revokedAt || (key.expiresAt && key.expiresAt <= now)) throw invalid;
     return { id: key.id, userId: key.userId, scopes: key.scopes };

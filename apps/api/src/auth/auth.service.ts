@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { API_KEY_PREFIX, ApiKeysService } from '../api-keys/api-keys.service.js';
@@ -14,14 +14,12 @@ import type { AccessTokenClaims, AuthUser } from './auth-user.js';
 import type { AuthResultDto, LoginDto, RegisterDto } from './dto/auth.dto.js';
 import { PasswordHasher } from './password-hasher.js';
 import { RefreshTokensRepository } from './refresh-tokens.repository.js';
+import { newOpaqueToken, tokenHash } from '../common/opaque-token.js';
 
 /** Failed sign-ins in a row that lock an account, and for how long (API.md: 5, 15 minutes). */
 const MAX_FAILED_LOGINS = 5;
 const LOCK_SECONDS = 15 * 60;
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /**
  * Accounts' credentials: registration, password sign-in with lockout, access tokens (JWT,
@@ -148,7 +146,7 @@ export class AuthService {
   async refresh(refreshToken: string): Promise<AuthResultDto> {
     const now = this.clock.now();
     const next = this.newRefreshToken(now);
-    const result = await this.refreshTokens.rotate(sha256(refreshToken), now, { tokenHash: next.hash, expiresAt: next.expiresAt });
+    const result = await this.refreshTokens.rotate(tokenHash(refreshToken), now, { tokenHash: next.hash, expiresAt: next.expiresAt });
     if (result.outcome === 'reused') {
       this.logger.warn(`refresh token reuse for account ${result.userId}: token family revoked`);
       throw new DomainException(ErrorCode.REFRESH_TOKEN_REUSED, 'This refresh token was already used; sign in again');
@@ -164,7 +162,7 @@ export class AuthService {
 
   /** Revokes one refresh token; unknown tokens are accepted silently (logout is idempotent). */
   async logout(refreshToken: string): Promise<void> {
-    await this.refreshTokens.revokeByHash(sha256(refreshToken), this.clock.now());
+    await this.refreshTokens.revokeByHash(tokenHash(refreshToken), this.clock.now());
   }
 
   /** Revokes every refresh token of the user and every access token issued so far. */
@@ -242,8 +240,7 @@ export class AuthService {
   }
 
   private newRefreshToken(now: Date): { token: string; hash: string; expiresAt: Date } {
-    const token = randomBytes(32).toString('base64url');
-    return { token, hash: sha256(token), expiresAt: new Date(now.getTime() + this.config.REFRESH_TOKEN_TTL * 1000) };
+    return { ...newOpaqueToken(), expiresAt: new Date(now.getTime() + this.config.REFRESH_TOKEN_TTL * 1000) };
   }
 
   private async issue(user: UserEntity, familyId: string): Promise<AuthResultDto> {

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { AuthService } from '../auth/auth.service.js';
 import type { AuthResultDto } from '../auth/dto/auth.dto.js';
@@ -16,6 +15,7 @@ import {
 } from './dto/device-auth.dto.js';
 import { OAuthError, readOAuthParameters } from './oauth-error.js';
 import { formatUserCode, generateUserCode } from './user-code.js';
+import { newOpaqueToken, tokenHash } from '../common/opaque-token.js';
 
 /** Seconds a client waits between polls (RFC 8628 §3.2 `interval`, its default 5) and what each `slow_down` adds (§3.5). */
 const POLL_INTERVAL_SECONDS = 5;
@@ -29,9 +29,6 @@ const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/
 const CLIENT_ID_PATTERN = /^[\x20-\x7E]{1,255}$/;
 const MAX_SCOPE_LENGTH = 1000;
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /** What a poll of the token endpoint decided: an OAuth error to answer, or the account to issue tokens for. */
 type PollResult = { error: OAuthError } | { userId: string; scope: string | null };
@@ -67,10 +64,10 @@ export class DeviceAuthService {
     }
     const now = this.clock.now();
     await this.authorizations.deleteExpiredBefore(new Date(now.getTime() - RETENTION_AFTER_EXPIRY_MS));
-    const deviceCode = randomBytes(32).toString('base64url');
+    const { token: deviceCode, hash: deviceCodeHash } = newOpaqueToken();
     const expiresAt = new Date(now.getTime() + this.config.DEVICE_CODE_TTL * 1000);
     const userCode = await this.insertWithFreeUserCode({
-      deviceCodeHash: sha256(deviceCode),
+      deviceCodeHash,
       clientId: clientId ?? null,
       scope: scope ?? null,
       intervalSeconds: POLL_INTERVAL_SECONDS,
@@ -105,7 +102,7 @@ export class DeviceAuthService {
     }
     if (parameters.device_code === undefined) throw new OAuthError('invalid_request', 'device_code is required');
     const now = this.clock.now();
-    const result = await this.authorizations.poll(sha256(parameters.device_code), (authorization) => this.judgePoll(authorization, parameters.client_id, now));
+    const result = await this.authorizations.poll(tokenHash(parameters.device_code), (authorization) => this.judgePoll(authorization, parameters.client_id, now));
     if (!result) throw new OAuthError('invalid_grant', 'The device code is unknown');
     if ('error' in result) throw result.error;
     let session: AuthResultDto;

@@ -166,8 +166,8 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
    */
   async remove(userId: string, id: string): Promise<EnvironmentDto> {
     const env = await this.getOwned(userId, id);
-    const accepted = await this.terminate(env).accepted;
-    await this.audit.record({ action: 'environment.deleted', actorUserId: userId, targetType: 'environment', targetId: env.id, details: { name: env.name } });
+    const { env: accepted, started } = await this.terminate(env).accepted;
+    if (started) await this.audit.record({ action: 'environment.deleted', actorUserId: userId, targetType: 'environment', targetId: env.id, details: { name: env.name } });
     return toEnvironmentDto(accepted);
   }
 
@@ -218,12 +218,19 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
     await this.queue.drain();
   }
 
-  private terminate(env: EnvironmentEntity): { accepted: Promise<EnvironmentEntity>; done: Promise<void> } {
+  /**
+   * Turns `env` `terminating` and queues its destroy, cancelling what is in flight. When it was
+   * already terminating (a second delete), the destroy under way is awaited, not started again.
+   * `accepted` says whether this call started it.
+   */
+  private terminate(env: EnvironmentEntity): { accepted: Promise<{ env: EnvironmentEntity; started: boolean }>; done: Promise<void> } {
     const accepted = this.environments.transition(env.id, NOT_TERMINATING, 'terminating').then((updated) => {
       if (updated) this.publish(updated);
-      return updated ?? { ...env, status: 'terminating' as const };
+      return { env: updated ?? { ...env, status: 'terminating' as const }, started: updated !== null };
     });
-    const done = accepted.then(() => this.queue.enqueue(env.id, (signal) => this.destroy(env, signal), { preempt: true }));
+    const done = accepted.then(({ started }) =>
+      started ? this.queue.enqueue(env.id, (signal) => this.destroy(env, signal), { preempt: true }) : this.queue.enqueue(env.id, async () => undefined),
+    );
     return { accepted, done };
   }
 

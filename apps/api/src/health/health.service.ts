@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SERVER_VERSION } from '../common/version.js';
+import { AppConfig } from '../config/app-config.js';
 import { RateLimitStorage } from '../rate-limits/rate-limit.storage.js';
 
 /** `{status, database, cache, runtime, version}` of GET /health/ready. */
@@ -30,13 +31,15 @@ export class HealthService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cache: RateLimitStorage,
+    private readonly config: AppConfig,
   ) {}
 
   async readiness(): Promise<ReadinessReport> {
     const [database, runtime, cache] = await Promise.all([
       this.probe(() => this.dataSource.query('SELECT 1')),
-      // The local runtime serves whenever no cluster is named, so tmux must answer.
-      this.probe(() => run('tmux', ['-V'])),
+      // The local runtime serves whenever no cluster is named, so tmux must answer; with it off
+      // (clusters only, as the Helm chart runs) the server needs no tmux of its own.
+      this.config.LOCAL_RUNTIME_ENABLED ? this.probe(() => run('tmux', ['-V'])) : ('up' as const),
       // Redis when REDIS_URL is set, else the in-process counters.
       this.probe(() => this.cache.ping()),
     ]);

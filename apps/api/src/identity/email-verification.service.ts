@@ -5,7 +5,7 @@ import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { AppConfig } from '../config/app-config.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersRepository } from '../users/users.repository.js';
-import { hashEmailToken, newEmailToken } from './email-token.js';
+import { newOpaqueToken, tokenHash } from '../common/opaque-token.js';
 import { EmailTokensRepository } from './email-tokens.repository.js';
 import { Mailer } from './mailer.js';
 
@@ -55,14 +55,14 @@ export class EmailVerificationService implements OnModuleInit {
    * @throws DomainException INVALID_EMAIL_TOKEN (400) for an unknown, used or expired token
    */
   async verify(token: string): Promise<void> {
-    const userId = await this.tokens.consume(hashEmailToken(token), 'verify_email', this.clock.now());
+    const userId = await this.tokens.consume(tokenHash(token), 'verify_email', this.clock.now());
     if (!userId) throw new DomainException(ErrorCode.INVALID_EMAIL_TOKEN, 'This verification link is invalid, used or expired');
     await this.users.markEmailVerified(userId);
   }
 
   private async mailLink(user: UserEntity): Promise<void> {
     const now = this.clock.now();
-    const { token, hash } = newEmailToken();
+    const { token, hash } = newOpaqueToken();
     await this.tokens.replace({ userId: user.id, purpose: 'verify_email', tokenHash: hash, expiresAt: new Date(now.getTime() + this.config.EMAIL_TOKEN_TTL * 1000) }, now);
     const link = `${this.config.publicUrl}/verify-email?token=${token}`;
     const hours = Math.round(this.config.EMAIL_TOKEN_TTL / 3600);

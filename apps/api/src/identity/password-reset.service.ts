@@ -5,7 +5,7 @@ import { Clock } from '../common/clock.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { AppConfig } from '../config/app-config.js';
 import { UsersRepository } from '../users/users.repository.js';
-import { hashEmailToken, newEmailToken } from './email-token.js';
+import { newOpaqueToken, tokenHash } from '../common/opaque-token.js';
 import { EmailTokensRepository } from './email-tokens.repository.js';
 import { Mailer } from './mailer.js';
 
@@ -45,7 +45,7 @@ export class PasswordResetService {
     // Hashed before the token is spent, so a slow hash cannot leave a spent token and no password.
     const passwordHash = await this.hasher.hash(password);
     const now = this.clock.now();
-    const userId = await this.tokens.consume(hashEmailToken(token), 'reset_password', now);
+    const userId = await this.tokens.consume(tokenHash(token), 'reset_password', now);
     if (!userId) throw new DomainException(ErrorCode.INVALID_EMAIL_TOKEN, 'This password reset link is invalid, used or expired');
     await this.users.update(userId, { passwordHash });
     await this.users.clearFailedLogins(userId);
@@ -57,7 +57,7 @@ export class PasswordResetService {
     const user = await this.users.findByLogin({ email });
     if (!user || !user.active) return;
     const now = this.clock.now();
-    const { token, hash } = newEmailToken();
+    const { token, hash } = newOpaqueToken();
     const ttl = this.config.PASSWORD_RESET_TOKEN_TTL;
     await this.tokens.replace({ userId: user.id, purpose: 'reset_password', tokenHash: hash, expiresAt: new Date(now.getTime() + ttl * 1000) }, now);
     const link = `${this.config.publicUrl}/reset-password?token=${token}`;

@@ -93,7 +93,6 @@ export class SharesRepository {
     };
   }
 
-  /** Counts one use: `use_count + 1` and `last_used_at`, in one statement (concurrent attaches add up). */
   /**
    * Of `ids`, the links no longer usable at `now`, with whether they expired; a link revoked,
    * deleted, or of a deactivated owner counts as not expired.
@@ -112,6 +111,7 @@ export class SharesRepository {
     return rows.map((row) => ({ id: row.id, expired: row.expired === true }));
   }
 
+  /** Counts one use: `use_count + 1` and `last_used_at`, in one statement (concurrent attaches add up). */
   async recordUse(id: string, at: Date): Promise<void> {
     await this.shares
       .createQueryBuilder()

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { AuditService } from '../audit/audit.service.js';
@@ -15,7 +14,9 @@ import {
   type CreateShareLinkDto,
   type ShareLinkDto,
 } from './dto/share-link.dto.js';
+import type { ShareMode } from './share-link.entity.js';
 import { SharesRepository } from './shares.repository.js';
+import { newOpaqueToken, tokenHash } from '../common/opaque-token.js';
 
 /** Every share token starts with this, which tells it apart from an access token (a JWT) and an API key (`dpk_`). */
 export const SHARE_TOKEN_PREFIX = 'dps_';
@@ -29,7 +30,7 @@ export interface ShareGrant {
   shareId: string;
   environmentId: string;
   ownerId: string;
-  mode: 'read' | 'write';
+  mode: ShareMode;
   expiresAt: Date;
 }
 
@@ -44,9 +45,6 @@ export interface ShareUse {
   ip: string | null;
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /**
  * Share links of an environment's terminal: minted by the environment's owner with a mode and a
@@ -75,13 +73,13 @@ export class SharesService implements OnModuleDestroy {
    */
   async create(user: AuthUser, environmentId: string, input: CreateShareLinkDto): Promise<CreatedShareLinkDto> {
     await this.environments.getOwned(user.id, environmentId);
-    const token = `${SHARE_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const { token, hash } = newOpaqueToken(SHARE_TOKEN_PREFIX);
     const expiresAt = new Date(this.clock.now().getTime() + (input.expiresInSeconds ?? DEFAULT_SHARE_SECONDS) * 1000);
     const share = await this.shares.insert({
       environmentId,
       createdByUserId: user.id,
       mode: input.mode,
-      tokenHash: sha256(token),
+      tokenHash: hash,
       tokenPrefix: token.slice(0, TOKEN_PREFIX_LENGTH),
       expiresAt,
     });
@@ -128,7 +126,7 @@ export class SharesService implements OnModuleDestroy {
   async authenticate(token: string): Promise<ShareGrant> {
     const invalid = new DomainException(ErrorCode.UNAUTHORIZED, 'The share link is invalid, expired or revoked');
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) throw invalid;
-    const share = await this.shares.findByTokenHash(sha256(token));
+    const share = await this.shares.findByTokenHash(tokenHash(token));
     // A deactivated owner's environments are out of reach, for the owner's guests too.
     if (!share || share.revokedAt !== null || share.expiresAt <= this.clock.now() || !share.ownerActive) throw invalid;
     return { shareId: share.id, environmentId: share.environmentId, ownerId: share.ownerId, mode: share.mode, expiresAt: share.expiresAt };

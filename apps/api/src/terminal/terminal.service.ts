@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { RuntimeError, type TerminalStream } from '@devpocket/runtime';
+import { Gauge } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { AppConfig } from '../config/app-config.js';
@@ -8,6 +9,7 @@ import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { toEnvironmentDto, type EnvironmentDto } from '../environments/dto/environment.dto.js';
 import { EnvironmentEvents, type EnvironmentStatusChange } from '../environments/environment-events.js';
 import { EnvironmentsService } from '../environments/environments.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { RuntimeRegistry } from '../runtime/runtime.module.js';
 import type { Page } from '../common/validation.js';
 import { SharesService, type ShareGrant } from '../shares/shares.service.js';
@@ -523,7 +525,21 @@ export class TerminalService implements OnModuleInit, BeforeApplicationShutdown 
     private readonly records: TerminalSessionsRepository,
     private readonly shares: SharesService,
     config: AppConfig,
+    metrics: MetricsService,
   ) {
+    const sessions = this.byId;
+    new Gauge({
+      name: 'devpocket_terminal_sessions',
+      help: 'Terminal sessions held by this server: attached to a socket, or kept for a resume',
+      labelNames: ['state'],
+      registers: [metrics.registry],
+      collect() {
+        let attached = 0;
+        for (const session of sessions.values()) if (session.connected) attached += 1;
+        this.set({ state: 'attached' }, attached);
+        this.set({ state: 'kept' }, sessions.size - attached);
+      },
+    });
     this.maxConnectionsPerUser = config.TERMINAL_MAX_CONNECTIONS_PER_USER;
     this.maxKeptPerUser = config.TERMINAL_MAX_KEPT_SESSIONS_PER_USER;
     this.shareCheckMs = config.TERMINAL_HEARTBEAT_SECONDS * 1000;

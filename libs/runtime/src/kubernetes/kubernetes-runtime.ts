@@ -42,6 +42,7 @@ import {
   type RuntimeTemplate,
   type TerminalOptions,
   type TerminalStream,
+  messageOf,
 } from '../environment-runtime.js';
 import { PerKeyQueue } from '../per-key-queue.js';
 import { observedState, type ObservedState } from './kubernetes-state.js';
@@ -631,8 +632,4 @@ export function toRuntimeError(error: unknown): RuntimeError {
   if (error instanceof KubeConnectionError) return new RuntimeError(error.message, 'ClusterUnreachable', { cause: error });
   if (error instanceof InvalidManifestError) return new RuntimeError(error.message, 'InvalidManifest', { cause: error });
   return new RuntimeError(messageOf(error), 'RuntimeError', { cause: error });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

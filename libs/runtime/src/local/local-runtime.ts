@@ -18,7 +18,9 @@ import {
   type RuntimeTemplate,
   type TerminalOptions,
   type TerminalStream,
+  messageOf,
 } from '../environment-runtime.js';
+import { shellQuote } from '@devpocket/kubernetes';
 import { PerKeyQueue } from '../per-key-queue.js';
 
 const execFileAsync = promisify(execFile);
@@ -602,17 +604,13 @@ function tmuxConf(terminal: string, shell: string): string {
     'set -g window-size latest',
     'setw -g aggressive-resize on',
     'set -g history-limit 10000',
-    `set -g default-terminal ${tmuxQuote(terminal)}`,
-    `set -g default-shell ${tmuxQuote(shell)}`,
+    // tmux(1) reads single quotes as sh(1) does.
+    `set -g default-terminal ${shellQuote(terminal)}`,
+    `set -g default-shell ${shellQuote(shell)}`,
     'set -s escape-time 0',
     'set -s exit-empty on',
     '',
   ].join('\n');
-}
-
-/** Single quotes in tmux(1) config: no escapes inside, so a quote is closed, escaped and reopened. */
-function tmuxQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 /** `<os.tmpdir()>/devpocket-<uid>/<first 10 hex of sha256(dataDir)>`: short, and one per data dir. */
@@ -712,8 +710,4 @@ function commandOf(args: string[]): string {
 
 function errnoOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
