@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -193,6 +193,20 @@ describe(LocalRuntime.name, () => {
     expect(refused).toMatchObject({ reason: 'NotRunning' });
     await expect(runtime.stop(env)).resolves.toBeUndefined();
     expect((await runtime.logs(env, { tail: 1 }))[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z stop requested; tmux server was not running$/);
+  });
+
+  it('follows the log across appends that split a character, without re-reading what it sent', async () => {
+    const env = newEnvironment();
+    await runtime.provision(env, template, resources);
+    const { logFile } = runtime.paths(env);
+    const lines = firstValueFrom(runtime.followLogs(env, { tail: 0 }).pipe(take(2), toArray(), timeout(10_000)));
+    // Let the first read (the tail) happen before appending.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+    const accented = Buffer.from('caf\u00e9 ok\n', 'utf8');
+    await appendFile(logFile, accented.subarray(0, 4)); // "caf" and the first byte of "é"
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    await appendFile(logFile, Buffer.concat([accented.subarray(4), Buffer.from('second\n')]));
+    expect(await lines).toEqual(['caf\u00e9 ok', 'second']);
   });
 
   it('destroys the environment: its directory and socket are gone', async () => {

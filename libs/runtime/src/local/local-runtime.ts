@@ -1,9 +1,10 @@
 import { execFile, type ExecFileException } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants as fsConstants, watch, type FSWatcher } from 'node:fs';
-import { access, appendFile, chmod, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, appendFile, chmod, lstat, mkdir, open, readdir, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
 import * as pty from 'node-pty';
 import { Observable, Subject, filter } from 'rxjs';
@@ -325,23 +326,18 @@ export class LocalRuntime extends EnvironmentRuntime {
       let offset = 0;
       let partial = '';
       let reading = Promise.resolve();
-      const emit = (text: string) => {
-        const lines = (partial + text).split('\n');
+      // Bytes read so far end wherever the writer was: a character split across reads is kept for the next.
+      const decoder = new StringDecoder('utf8');
+      const emit = (bytes: Buffer) => {
+        offset += bytes.length;
+        const lines = (partial + decoder.write(bytes)).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) subscriber.next(line);
+        return lines;
       };
-      // The log appears with the first lifecycle line; until then there is nothing to read.
-      const readLog = () =>
-        readFile(paths.logFile).catch((error: unknown) => {
-          if (errnoOf(error) === 'ENOENT') return Buffer.alloc(0);
-          throw error;
-        });
       const readAppended = () => {
         reading = reading
           .then(async () => {
-            const content = await readLog();
-            if (content.length > offset) emit(content.subarray(offset).toString('utf8'));
-            offset = content.length;
+            for (const line of emit(await readFrom(paths.logFile, offset))) subscriber.next(line);
           })
           .catch((error: unknown) => subscriber.error(error));
       };
@@ -357,11 +353,9 @@ export class LocalRuntime extends EnvironmentRuntime {
       watcher.on('error', (error) => subscriber.error(error));
       // The tail and the offset come from one read, so no line is lost or repeated in between.
       const tail = options.tail ?? 100;
-      reading = readLog()
+      reading = readFrom(paths.logFile, 0)
         .then((content) => {
-          offset = content.length;
-          const lines = content.toString('utf8').split('\n');
-          partial = lines.pop() ?? '';
+          const lines = emit(content);
           for (const line of tail > 0 ? lines.slice(-tail) : []) subscriber.next(line);
         })
         .catch((error: unknown) => subscriber.error(error));
@@ -706,6 +700,26 @@ function commandOf(args: string[]): string {
   let index = 0;
   while (args[index] === '-S' || args[index] === '-f') index += 2;
   return args.slice(index).join(' ');
+}
+
+/** The bytes of `file` from `offset` to its current end; none when it does not exist yet (the log appears with the first lifecycle line). */
+async function readFrom(file: string, offset: number): Promise<Buffer> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return Buffer.alloc(0);
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size <= offset) return Buffer.alloc(0);
+    const buffer = Buffer.alloc(size - offset);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 function errnoOf(error: unknown): string | undefined {
