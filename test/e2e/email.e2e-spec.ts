@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -55,7 +56,7 @@ describe('Account email', () => {
         expect(link.origin).toBe(new URL(app.url).origin);
         return link.searchParams.get('token') as string;
       }
-      await new Promise((resolveWait) => setTimeout(resolveWait, 25));
+      await sleep(25);
     }
     throw new Error(`no mail to ${to} within ${timeoutMs} ms`);
   }

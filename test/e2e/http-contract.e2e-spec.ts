@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -127,7 +128,7 @@ describe('HTTP contract', () => {
       const deadline = Date.now() + 10_000;
       let again = await request('GET', `${app.api}/health/ready`);
       while (again.status !== 200 && Date.now() < deadline) {
-        await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+        await sleep(100);
         again = await request('GET', `${app.api}/health/ready`);
       }
       expect(again.body).toEqual({ status: 'ok', database: 'up', cache: 'up', runtime: 'up', version: VERSION });

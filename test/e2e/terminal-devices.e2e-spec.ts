@@ -3,18 +3,8 @@ import { createRunningEnvironment, registerUser, startTestServer, type TestServe
 import { SocketTerminal, WsTerminal, closeAll, shellSize } from '../support/terminal-clients.js';
 import { paneFormat, tmux } from '../support/xterm-screen.js';
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-
-/** Waits until no output arrived on `terminal` for `quietMs`. */
-async function settle(terminal: { raw: string }, quietMs = 300, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = -1;
-  while (terminal.raw.length !== last) {
-    if (Date.now() > deadline) throw new Error('the terminal never went quiet');
-    last = terminal.raw.length;
-    await sleep(quietMs);
-  }
-}
+import { setTimeout as sleep } from 'node:timers/promises';
+import { quiet } from '../support/waiting.js';
 
 /**
  * Polls `read()` until it gives `expected` (deep equality) or `timeoutMs` passed; resolves with
@@ -132,7 +122,7 @@ describe('One environment on a phone, a laptop and a read-only viewer at once (r
     // Attaching to watch does not resize the writers' window to the viewer's size.
     expect(await windowSize(id)).toBe('120x40');
 
-    await settle(viewer);
+    await quiet(() => viewer.raw.length, 'the viewer');
     const beforeResize = viewer.raw.length;
     viewer.resize(70, 18);
     // tmux repaints a resized client: once that arrived, tmux has applied the resize.

@@ -20,16 +20,7 @@ const RSS_BOUND = 64 * MiB;
 /** TERMINAL_TEST_LOG=1 prints the figures of the long-output test. */
 const LOG = process.env.TERMINAL_TEST_LOG === '1';
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-
-/** Resolves once `check()` holds, checking every `everyMs`; rejects after `timeoutMs`. */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}
+import { until } from '../support/waiting.js';
 
 /**
  * A terminal client that renders what it receives with xterm and acknowledges only what it has

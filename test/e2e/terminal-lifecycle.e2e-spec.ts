@@ -4,7 +4,7 @@ import { TerminalService } from '../../apps/api/src/terminal/terminal.service.js
 import { createRunningEnvironment, registerUser, startTestServer, type TestServer } from '../support/server.js';
 import { SocketTerminal, WsTerminal, closeAll } from '../support/terminal-clients.js';
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A Socket.IO client written out by hand over a raw WebSocket (Engine.IO v4 and Socket.IO v5

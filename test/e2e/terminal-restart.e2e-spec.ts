@@ -4,16 +4,7 @@ import { createRunningEnvironment, registerUser, startTestServer, type TestServe
 import { SocketTerminal, closeAll, type AttachAck } from '../support/terminal-clients.js';
 import { capturePane, renderScreen } from '../support/xterm-screen.js';
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-
-/** Waits until no output arrived for `quietMs`. */
-async function settle(terminal: SocketTerminal, quietMs = 400): Promise<void> {
-  let last = -1;
-  while (terminal.seq !== last) {
-    last = terminal.seq;
-    await sleep(quietMs);
-  }
-}
+import { quiet } from '../support/waiting.js';
 
 describe('Terminal across a graceful server restart', () => {
   // Both servers sign tokens with the same secret, as two releases of one deployment do.
@@ -74,7 +65,7 @@ describe('Terminal across a graceful server restart', () => {
 
     // The loop ran on in tmux while no server was there, and finishes on the new one.
     await resumed.terminal.waitFor(/DONE/, 15_000);
-    await settle(resumed.terminal);
+    await quiet(() => resumed.terminal.seq, 'the resumed terminal', 400);
     expect(resumed.terminal.seqViolations).toEqual([]);
     const screen = await renderScreen([resumed.terminal.raw], 100, 30);
     const pane = await capturePane(second, shell.id);

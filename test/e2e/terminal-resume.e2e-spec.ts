@@ -4,23 +4,13 @@ import { TerminalService } from '../../apps/api/src/terminal/terminal.service.js
 import { createRunningEnvironment, registerUser, startTestServer, type TestServer } from '../support/server.js';
 import { SocketTerminal, WsTerminal, closeAll } from '../support/terminal-clients.js';
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
+import { quiet } from '../support/waiting.js';
 
 /** Closes `terminal` and waits until the client saw its socket go. */
 async function drop(terminal: SocketTerminal): Promise<void> {
   terminal.close();
   await terminal.waitUntil(() => terminal.disconnectReason !== undefined, 'disconnect');
-}
-
-/** Waits until no output arrived for `quietMs`. */
-async function settle(terminal: SocketTerminal, quietMs = 300, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = -1;
-  while (terminal.seq !== last) {
-    if (Date.now() > deadline) throw new Error('the terminal never went quiet');
-    last = terminal.seq;
-    await sleep(quietMs);
-  }
 }
 
 describe('Terminal resume and flow control (Socket.IO)', () => {
@@ -80,7 +70,7 @@ describe('Terminal resume and flow control (Socket.IO)', () => {
     // Counted by the shell itself, so a repaint of the screen cannot fake a second run.
     first.terminal.socket.emit('input', { data: 'N=$((N+1)); echo X_$((1+1))\r', seq: 5 });
     await first.terminal.waitFor(/X_2/);
-    await settle(first.terminal);
+    await quiet(() => first.terminal.seq, 'the terminal');
     await drop(first.terminal);
 
     const second = await attached(alice.accessToken, shell.id, { sessionId: first.ack.sessionId, lastSeq: first.terminal.seq });
@@ -96,7 +86,7 @@ describe('Terminal resume and flow control (Socket.IO)', () => {
     const first = await attached(alice.accessToken, shell.id);
     first.terminal.type('echo HELD_$((6*7))\r');
     await first.terminal.waitFor(/HELD_42/);
-    await settle(first.terminal);
+    await quiet(() => first.terminal.seq, 'the terminal');
 
     const second = await attached(alice.accessToken, shell.id, { sessionId: first.ack.sessionId, lastSeq: first.terminal.seq });
     expect(second.ack).toEqual({ sessionId: first.ack.sessionId, seq: first.terminal.seq, resume: 'replay', readOnly: false });
@@ -118,7 +108,7 @@ describe('Terminal resume and flow control (Socket.IO)', () => {
     const kept = await attached(alice.accessToken, shell.id);
     kept.terminal.type('echo KEPT_$((6*7))\r');
     await kept.terminal.waitFor(/KEPT_42/);
-    await settle(kept.terminal);
+    await quiet(() => kept.terminal.seq, 'the terminal');
     await drop(kept.terminal);
     const ahead = await attached(alice.accessToken, shell.id, { sessionId: kept.ack.sessionId, lastSeq: kept.terminal.seq + 1000 });
     expect(ahead.ack).toMatchObject({ seq: 0, resume: 'redraw' });
@@ -137,7 +127,7 @@ describe('Terminal resume and flow control (Socket.IO)', () => {
     const session = server.server.app.get(TerminalService).find(ack.sessionId)!;
     terminal.type('yes\r');
     await terminal.waitUntil(() => terminal.seq > 1024 * 1024, 'a megabyte of output', 20_000);
-    await settle(terminal, 500);
+    await quiet(() => terminal.seq, 'the terminal', 500);
     expect(session.isPaused).toBe(true);
     // High water (1 MiB) plus about one frame, and what the PTY had already read.
     expect(terminal.seq).toBeLessThanOrEqual(1024 * 1024 + 256 * 1024);
@@ -152,7 +142,7 @@ describe('Terminal resume and flow control (Socket.IO)', () => {
     terminal.type('echo INTERRUPTED_$((6*7))\r');
     await terminal.waitFor(/INTERRUPTED_42/, 15_000);
     expect(terminal.seq).toBeGreaterThan(pausedAt);
-    await settle(terminal);
+    await quiet(() => terminal.seq, 'the terminal');
     expect(session.isPaused).toBe(false);
     expect(session.unacknowledged).toBe(0);
     expect(terminal.seqViolations).toEqual([]);
@@ -197,7 +187,7 @@ describe('Terminal resume with a 1 s grace period and 4 KiB kept', () => {
     opened.push(first.terminal);
     first.terminal.type('echo START_$((6*7))\r');
     await first.terminal.waitFor(/START_42/);
-    await settle(first.terminal);
+    await quiet(() => first.terminal.seq, 'the terminal');
     first.terminal.type('for i in $(seq 1 100); do echo LONG_${i}_0123456789012345678901234567890123456789012345678901234567; sleep 0.005; done\r');
     await first.terminal.waitFor(/LONG_3_/);
     await drop(first.terminal);
@@ -218,7 +208,7 @@ describe('Terminal resume with a 1 s grace period and 4 KiB kept', () => {
     opened.push(first.terminal);
     first.terminal.type('echo GRACE_$((6*7))\r');
     await first.terminal.waitFor(/GRACE_42/);
-    await settle(first.terminal);
+    await quiet(() => first.terminal.seq, 'the terminal');
     await drop(first.terminal);
     const terminals = server.server.app.get(TerminalService);
     expect(terminals.find(first.ack.sessionId)?.isEnded).toBe(false);

@@ -16,7 +16,7 @@ const finished = (marker: string) => new RegExp(`${marker}[\\s\\S]*[$#] $`);
 /** TERMINAL_TEST_LOG=1 prints the byte counts of each resume and the rendered screens. */
 const LOG = process.env.TERMINAL_TEST_LOG === '1';
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+import { quiet, until } from '../support/waiting.js';
 
 /**
  * Everything one socket received, chunk by chunk, acknowledged as it arrives (a client that
@@ -57,31 +57,10 @@ async function cut(terminal: SocketTerminal): Promise<void> {
   await terminal.waitUntil(() => terminal.disconnectReason !== undefined, 'disconnect after the cut');
 }
 
-/** Resolves once `check()` holds, checking every 50 ms; rejects after `timeoutMs`. */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
 /** Whether tmux's pane shows a row `marker` and, on the cursor's row, the prompt: the shell is idle. */
 async function paneFinished(server: TestServer, environmentId: string, marker: string): Promise<boolean> {
   const pane = await capturePane(server, environmentId);
   return pane.rows.includes(marker) && /[$#]$/.test(pane.rows[pane.cursor.y]);
-}
-
-/** Waits until `count()` (a byte count) did not move for `quietMs`; resolves with it. */
-async function quiet(count: () => number, what: string, quietMs = 500, timeoutMs = 30_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = -1;
-  while (count() !== last) {
-    if (Date.now() > deadline) throw new Error(`${what} never went quiet`);
-    last = count();
-    await sleep(quietMs);
-  }
-  return last;
 }
 
 /**
@@ -174,7 +153,7 @@ describe('Terminal screen after a resume with replay (Socket.IO, real tmux)', ()
     const missed = session.seq - lastSeq;
     expect(second.ack).toEqual({ sessionId: first.ack.sessionId, seq: lastSeq, resume: 'replay', readOnly: false });
     await second.received.waitForTail(finished('REPLAYED_42'));
-    await quiet(() => second.terminal.seq, 'the resumed terminal');
+    await quiet(() => second.terminal.seq, 'the resumed terminal', 500, 30_000);
     if (LOG) console.log(`cut at ${lastSeq} B, ${missed} B kept while away, ${second.received.bytes} B after the resume, in ${Date.now() - startedAt} ms`);
 
     // No byte lost or doubled: each chunk's seq follows from the previous one, across both sockets.
@@ -197,14 +176,14 @@ describe('Terminal screen after a resume with replay (Socket.IO, real tmux)', ()
     // The server keeps reading for the session while nobody is attached: until the shell is idle
     // and the server has read all tmux painted.
     const session = suite.session(first.ack.sessionId);
-    await until(() => paneFinished(suite.server, suite.shell.id, 'ENDED_AWAY_42'), 'the end of the output in the pane');
-    const ended = await quiet(() => session.seq, 'the detached session');
+    await until(() => paneFinished(suite.server, suite.shell.id, 'ENDED_AWAY_42'), 'the end of the output in the pane', 30_000, 50);
+    const ended = await quiet(() => session.seq, 'the detached session', 500, 30_000);
     if (LOG) console.log(`cut at ${lastSeq} B, ${ended - lastSeq} B kept while away`);
 
     const second = await suite.attach({ sessionId: first.ack.sessionId, lastSeq });
     expect(second.ack).toEqual({ sessionId: first.ack.sessionId, seq: lastSeq, resume: 'replay', readOnly: false });
     await second.received.waitForTail(finished('ENDED_AWAY_42'));
-    await quiet(() => second.terminal.seq, 'the resumed terminal');
+    await quiet(() => second.terminal.seq, 'the resumed terminal', 500, 30_000);
     // The replay (what the server kept from lastSeq on) carries the end of the output; tmux may
     // add a few mode-setting bytes later (cursor, keys), never more lines.
     const stream = Buffer.from(second.received.chunks.join(''), 'utf8');
@@ -229,7 +208,7 @@ describe('Terminal screen after a resume with redraw (64 KiB of output kept)', (
     const lastSeq = first.terminal.seq;
     // Away until the server no longer keeps the output right after lastSeq.
     const session = suite.session(first.ack.sessionId);
-    await until(() => !session.canReplayFrom(lastSeq), 'the kept output moving past lastSeq');
+    await until(() => !session.canReplayFrom(lastSeq), 'the kept output moving past lastSeq', 30_000, 50);
     expect(session.seq - lastSeq).toBeGreaterThan(64 * 1024);
 
     const second = await suite.attach({ sessionId: first.ack.sessionId, lastSeq });
@@ -242,8 +221,8 @@ describe('Terminal screen after a resume with redraw (64 KiB of output kept)', (
     second.terminal.type('\x03');
     second.terminal.type('echo REDRAWN_$((6*7))\r');
     await second.received.waitForTail(finished('REDRAWN_42'));
-    await until(() => paneFinished(suite.server, suite.shell.id, 'REDRAWN_42'), 'the end of the output in the pane');
-    await quiet(() => second.terminal.seq, 'the redrawn terminal');
+    await until(() => paneFinished(suite.server, suite.shell.id, 'REDRAWN_42'), 'the end of the output in the pane', 30_000, 50);
+    await quiet(() => second.terminal.seq, 'the redrawn terminal', 500, 30_000);
     if (LOG) console.log(`cut at ${lastSeq} B; the new session sent ${second.received.bytes} B`);
     expect(second.terminal.seqViolations).toEqual([]);
     expect(second.received.bytes).toBe(second.terminal.seq);

@@ -3,7 +3,7 @@ import { createRunningEnvironment, registerUser, request, startTestServer, type 
 import { io } from 'socket.io-client';
 import { SocketTerminal, WsTerminal, closeAll } from '../support/terminal-clients.js';
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Polls `read` until `check` holds on its answer (or fails after `timeoutMs`). */
 async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {

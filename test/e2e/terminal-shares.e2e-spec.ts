@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createRunningEnvironment, registerUser, request, startTestServer, type TestServer } from '../support/server.js';
 import { SocketTerminal, WsTerminal, closeAll } from '../support/terminal-clients.js';
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
 
 describe('Terminal guests with share links', () => {
   let server: TestServer;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { registerUser, request, startTestServer, waitForStatus, type TestServer } from '../support/server.js';
 import { SocketTerminal } from '../support/terminal-clients.js';
@@ -78,7 +79,7 @@ describe('Own account', () => {
       // The session's counters are written when it ends, just after the socket closes.
       let usage = stats.body.terminal;
       for (let tries = 0; tries < 50 && usage.bytesIn === 0; tries += 1) {
-        await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+        await sleep(100);
         usage = (await request('GET', `${app.api}/users/me/stats`, { token: user.accessToken })).body.terminal;
       }
       expect(usage).toMatchObject({ sessions: 1, bytesIn: Buffer.byteLength('echo STATS_$((6*7))\r') });

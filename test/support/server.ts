@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -121,7 +122,7 @@ export async function waitForStatus(api: string, token: string, id: string, stat
     last = await request('GET', `${api}/environments/${id}`, { token });
     if (last.status === 200 && last.body.status === status) return last.body;
     if (status === 'gone' && last.status === 404) return undefined;
-    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+    await sleep(50);
   }
   throw new Error(`environment ${id} did not reach ${status}: last ${last?.status} ${JSON.stringify(last?.body)}`);
 }
