@@ -13,7 +13,7 @@
 //
 // Run with `npm run bench:bulk` (builds first). Uses the embedded PostgreSQL unless DATABASE_URL is set.
 import { performance } from 'node:perf_hooks';
-import { createRunningEnvironment, intOption, signUp, startDevPocket } from './lib/server.mjs';
+import { createRunningEnvironment, intOption, median, runBenchmark, signUp, startDevPocket } from './lib/server.mjs';
 import {
   BULK_LINES,
   COLS,
@@ -21,13 +21,11 @@ import {
   YES_LINE,
   devpocketTerminal,
   megabytes,
-  median,
   newMarker,
   prepareShell,
   quiet,
   rawPtyTerminal,
   relayedTmuxPtyTerminal,
-  runBenchmark,
   startWetty,
   tmuxPtyTerminal,
   watchMarker,

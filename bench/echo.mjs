@@ -12,7 +12,7 @@
 // Run with `npm run bench:echo` (builds first). BENCH_KEYSTROKES overrides the 2,000 keystrokes
 // (for a short check). Uses the embedded PostgreSQL unless DATABASE_URL is set.
 import { performance } from 'node:perf_hooks';
-import { createRunningEnvironment, formatStats, intOption, signUp, startDevPocket, summarize, visible } from './lib/server.mjs';
+import { createRunningEnvironment, formatStats, intOption, runBenchmark, signUp, startDevPocket, summarize, visible } from './lib/server.mjs';
 import {
   COLS,
   ROWS,
@@ -21,7 +21,6 @@ import {
   prepareShell,
   quiet,
   rawPtyTerminal,
-  runBenchmark,
   startWetty,
   tmuxPtyTerminal,
   wettyTerminal,

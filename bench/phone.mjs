@@ -17,7 +17,7 @@
 //
 // Run with `npm run bench:phone` (builds first). Uses the embedded PostgreSQL unless DATABASE_URL is set.
 import { performance } from 'node:perf_hooks';
-import { createRunningEnvironment, rssSampler, signUp, startDevPocket } from './lib/server.mjs';
+import { createRunningEnvironment, rssSampler, runBenchmark, signUp, sleep, startDevPocket } from './lib/server.mjs';
 import {
   BULK_LINES,
   COLS,
@@ -29,7 +29,6 @@ import {
   newMarker,
   prepareShell,
   quiet,
-  runBenchmark,
   startWetty,
   throttlingProxy,
   watchMarker,
@@ -45,11 +44,6 @@ const CTRL_C_AFTER_MS = 2_000;
 const PROMPT_TARGET_MS = 3_000;
 const RSS_TARGET_BYTES = 64 * 1024 * 1024;
 const RSS_INTERVAL_MS = 20;
-
-/** Resolves after `ms` milliseconds. */
-function sleep(ms) {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-}
 
 /**
  * Sends `input` at once (or `inputs` one after the other) and waits for `marker`. Resolves with

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import {
   intOption,
+  runBenchmark,
   cpuTimeMs,
   createRunningEnvironment,
   rssSampler,
@@ -129,73 +130,54 @@ function line(run) {
   return `${run.label}: ${run.requestsPerSecond.toFixed(0)} req/s  latency p50 ${ms(run.latency.median)} ms  p99 ${ms(run.latency.p99)} ms  max ${ms(run.latency.max)} ms  (${run.requests} requests; server CPU ${run.cpuMicrosPerRequest} µs/request, RSS ${(run.rssBaselineBytes / 1048576).toFixed(1)} MiB at the start, peak ${(run.rssPeakBytes / 1048576).toFixed(1)} MiB)`;
 }
 
-async function main() {
-  const cleanups = [];
-  let failed = false;
-  try {
-    const server = await startDevPocket();
-    cleanups.push(() => server.stop());
-    const { accessToken } = await signUp(server.api);
-    for (let i = 0; i < ENVIRONMENTS; i += 1) await createRunningEnvironment(server.api, accessToken, `rest${i}`);
-    const target = `${server.api}/environments`;
-    const headers = { authorization: `Bearer ${accessToken}` };
+await runBenchmark('rest', async (cleanups) => {
+  const server = await startDevPocket();
+  cleanups.push(() => server.stop());
+  const { accessToken } = await signUp(server.api);
+  for (let i = 0; i < ENVIRONMENTS; i += 1) await createRunningEnvironment(server.api, accessToken, `rest${i}`);
+  const target = `${server.api}/environments`;
+  const headers = { authorization: `Bearer ${accessToken}` };
 
-    // One real answer, whose bytes the bare server will send.
-    const response = await fetch(target, { headers });
-    const body = await response.text();
-    if (response.status !== 200) throw new Error(`GET /environments: ${response.status} ${body}`);
-    const listed = JSON.parse(body);
-    if (listed.items?.length !== ENVIRONMENTS) throw new Error(`GET /environments listed ${listed.items?.length} environments, expected ${ENVIRONMENTS}`);
-    const contentType = response.headers.get('content-type') ?? 'application/json';
+  // One real answer, whose bytes the bare server will send.
+  const response = await fetch(target, { headers });
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`GET /environments: ${response.status} ${body}`);
+  const listed = JSON.parse(body);
+  if (listed.items?.length !== ENVIRONMENTS) throw new Error(`GET /environments listed ${listed.items?.length} environments, expected ${ENVIRONMENTS}`);
+  const contentType = response.headers.get('content-type') ?? 'application/json';
 
-    const bare = await startBare({ status: response.status, contentType, body });
-    cleanups.push(() => bare.stop());
-    const check = await fetch(`${bare.url}/api/v1/environments`, { headers });
-    if ((await check.text()) !== body) throw new Error('the bare server does not answer the captured body');
+  const bare = await startBare({ status: response.status, contentType, body });
+  cleanups.push(() => bare.stop());
+  const check = await fetch(`${bare.url}/api/v1/environments`, { headers });
+  if ((await check.text()) !== body) throw new Error('the bare server does not answer the captured body');
 
-    const devpocket = await measure('devpocket GET /api/v1/environments', target, headers, server.pid);
-    const baseline = await measure('bare node:http, same body       ', `${bare.url}/api/v1/environments`, headers, bare.pid);
-    const ratio = {
-      requestsPerSecond: Number((devpocket.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
-      latencyP50: Number((devpocket.latency.median / baseline.latency.median).toFixed(3)),
-      latencyP99: Number((devpocket.latency.p99 / baseline.latency.p99).toFixed(3)),
-    };
-    console.log(
-      `rest: GET /api/v1/environments (${ENVIRONMENTS} environments, ${Buffer.byteLength(body)} bytes), autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${DURATION} s after a ${WARMUP_SECONDS} s warm-up; each server in its own process`,
-    );
-    console.log(line(devpocket));
-    console.log(line(baseline));
-    console.log(`ratio devpocket/bare: req/s ${ratio.requestsPerSecond.toFixed(3)}  latency p50 ${ratio.latencyP50.toFixed(3)}  p99 ${ratio.latencyP99.toFixed(3)}`);
-    console.log(
-      JSON.stringify({
-        benchmark: 'rest',
-        route: 'GET /api/v1/environments',
-        environments: ENVIRONMENTS,
-        bodyBytes: Buffer.byteLength(body),
-        connections: CONNECTIONS,
-        pipelining: PIPELINING,
-        durationSeconds: DURATION,
-        warmupSeconds: WARMUP_SECONDS,
-        unit: 'ms',
-        devpocket,
-        bare: baseline,
-        ratio,
-      }),
-    );
-  } catch (error) {
-    failed = true;
-    console.error(`rest failed: ${error?.stack ?? error}`);
-  } finally {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        failed = true;
-        console.error(`cleanup failed: ${error?.stack ?? error}`);
-      }
-    }
-  }
-  process.exit(failed ? 1 : 0);
-}
-
-await main();
+  const devpocket = await measure('devpocket GET /api/v1/environments', target, headers, server.pid);
+  const baseline = await measure('bare node:http, same body       ', `${bare.url}/api/v1/environments`, headers, bare.pid);
+  const ratio = {
+    requestsPerSecond: Number((devpocket.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
+    latencyP50: Number((devpocket.latency.median / baseline.latency.median).toFixed(3)),
+    latencyP99: Number((devpocket.latency.p99 / baseline.latency.p99).toFixed(3)),
+  };
+  console.log(
+    `rest: GET /api/v1/environments (${ENVIRONMENTS} environments, ${Buffer.byteLength(body)} bytes), autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${DURATION} s after a ${WARMUP_SECONDS} s warm-up; each server in its own process`,
+  );
+  console.log(line(devpocket));
+  console.log(line(baseline));
+  console.log(`ratio devpocket/bare: req/s ${ratio.requestsPerSecond.toFixed(3)}  latency p50 ${ratio.latencyP50.toFixed(3)}  p99 ${ratio.latencyP99.toFixed(3)}`);
+  console.log(
+    JSON.stringify({
+      benchmark: 'rest',
+      route: 'GET /api/v1/environments',
+      environments: ENVIRONMENTS,
+      bodyBytes: Buffer.byteLength(body),
+      connections: CONNECTIONS,
+      pipelining: PIPELINING,
+      durationSeconds: DURATION,
+      warmupSeconds: WARMUP_SECONDS,
+      unit: 'ms',
+      devpocket,
+      bare: baseline,
+      ratio,
+    }),
+  );
+});

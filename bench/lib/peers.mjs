@@ -24,7 +24,8 @@ import { performance } from 'node:perf_hooks';
 import pty from 'node-pty';
 import { io } from 'socket.io-client';
 import { LocalRuntime } from '../../dist/libs/runtime/src/index.js';
-import { REPO_ROOT, attachSocket, freePort, terminateChild, visible } from './server.mjs';
+import { REPO_ROOT, attachSocket, freePort, median, sleep, terminateChild, visible } from './server.mjs';
+
 
 /** Terminal size used on every path, in cells. */
 export const COLS = 120;
@@ -45,11 +46,6 @@ export const WETTY_ACK_BYTES = 262_144;
 const WETTY_MAIN = join(REPO_ROOT, 'node_modules', 'wetty', 'build', 'main.js');
 const STARTUP_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
-
-/** Resolves after `ms` milliseconds. */
-function sleep(ms) {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-}
 
 /** bash's path on this host (the local runtime's choice), else /bin/sh. */
 export function shellPath() {
@@ -496,47 +492,4 @@ export function mebibytes(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** The median of a list of numbers (NaN when empty). */
-export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
 
-/**
- * Runs `main(cleanups)`, then every function pushed on `cleanups`, last first, also when `main`
- * threw or on SIGINT/SIGTERM; exits 1 when anything failed, else 0.
- */
-export async function runBenchmark(name, main) {
-  const cleanups = [];
-  let failed = false;
-  let cleaning;
-  const cleanAll = async () => {
-    cleaning ??= (async () => {
-      for (const cleanup of cleanups.reverse()) {
-        try {
-          await cleanup();
-        } catch (error) {
-          failed = true;
-          console.error(`${name}: cleanup failed: ${error?.stack ?? error}`);
-        }
-      }
-    })();
-    return cleaning;
-  };
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.prependListener(signal, () => {
-      console.error(`${name}: ${signal}, cleaning up`);
-      cleanAll().finally(() => process.exit(130));
-    });
-  }
-  try {
-    await main(cleanups);
-  } catch (error) {
-    failed = true;
-    console.error(`${name} failed: ${error?.stack ?? error}`);
-  }
-  await cleanAll();
-  process.exit(failed ? 1 : 0);
-}

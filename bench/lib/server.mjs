@@ -21,10 +21,11 @@ const MAIN = join(REPO_ROOT, 'dist', 'apps', 'api', 'src', 'main.js');
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 
-/** Servers started by this process and not stopped yet: stopped on SIGINT/SIGTERM, signalled on exit. */
+/** Servers started by this process and not stopped yet: signalled on exit (runBenchmark stops them on SIGINT/SIGTERM through its cleanups). */
 const live = new Set();
 
-function sleep(ms) {
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms) {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
 
@@ -193,15 +194,6 @@ async function killEmbeddedPostgres(dataDir) {
   }
 }
 
-let stoppingOnSignal = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (stoppingOnSignal) process.exit(1);
-    stoppingOnSignal = true;
-    console.error(`${signal}: stopping ${live.size} DevPocket server(s)`);
-    Promise.allSettled([...live].map((instance) => instance.stop())).finally(() => process.exit(130));
-  });
-}
 // Last resort when the benchmark exits without stopping its servers: ask them to shut down
 // (they stop their embedded PostgreSQL; tmux servers and the data dir may be left behind).
 process.on('exit', () => {
@@ -352,9 +344,8 @@ export function summarize(samples) {
   const n = sorted.length;
   if (n === 0) return { count: 0, median: NaN, p95: NaN, p99: NaN, min: NaN, max: NaN };
   const rank = (p) => sorted[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))];
-  const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   const round = (value) => Number(value.toFixed(3));
-  return { count: n, median: round(median), p95: round(rank(0.95)), p99: round(rank(0.99)), min: round(sorted[0]), max: round(sorted[n - 1]) };
+  return { count: n, median: round(median(sorted)), p95: round(rank(0.95)), p99: round(rank(0.99)), min: round(sorted[0]), max: round(sorted[n - 1]) };
 }
 
 /** One line `label: count n  median x ms  p95 … p99 … min … max …` of {@link summarize}'s result. */
@@ -404,4 +395,49 @@ export function attachSocket(url, token, environmentId, { cols = 80, rows = 24, 
       });
     });
   });
+}
+
+/** The median of a list of numbers (NaN when empty). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+/**
+ * Runs `main(cleanups)`, then every function pushed on `cleanups`, last first, also when `main`
+ * threw or on SIGINT/SIGTERM; exits 1 when anything failed, else 0.
+ */
+export async function runBenchmark(name, main) {
+  const cleanups = [];
+  let failed = false;
+  let cleaning;
+  const cleanAll = async () => {
+    cleaning ??= (async () => {
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch (error) {
+          failed = true;
+          console.error(`${name}: cleanup failed: ${error?.stack ?? error}`);
+        }
+      }
+    })();
+    return cleaning;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.prependListener(signal, () => {
+      console.error(`${name}: ${signal}, cleaning up`);
+      cleanAll().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await main(cleanups);
+  } catch (error) {
+    failed = true;
+    console.error(`${name} failed: ${error?.stack ?? error}`);
+  }
+  await cleanAll();
+  process.exit(failed ? 1 : 0);
 }
