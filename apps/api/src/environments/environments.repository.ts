@@ -81,9 +81,20 @@ export class EnvironmentsRepository {
     return raw ? this.environments.create(this.fromRaw(raw)) : null;
   }
 
-  /** @throws QueryFailedError on a duplicate name for the user */
-  async rename(id: string, name: string): Promise<void> {
-    await this.environments.update({ id }, { name });
+  /**
+   * Renames the user's environment; null when the user has no such environment.
+   * @throws QueryFailedError on a duplicate name for the user
+   */
+  async renameOwned(userId: string, id: string, name: string): Promise<EnvironmentEntity | null> {
+    const result = await this.environments
+      .createQueryBuilder()
+      .update(EnvironmentEntity)
+      .set({ name })
+      .where('id = :id AND user_id = :userId', { id, userId })
+      .returning('*')
+      .execute();
+    const raw = (result.raw as Array<Record<string, unknown>>)[0];
+    return raw ? this.environments.create(this.fromRaw(raw)) : null;
   }
 
   /** Records terminal activity: sets `last_activity_at` only (not `updated_at`). */

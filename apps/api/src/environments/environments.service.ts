@@ -25,6 +25,7 @@ import {
   ENVIRONMENT_STATUSES,
   predecessorsOf,
   statusOnRequest,
+  TRANSITIONAL_STATUSES,
   type EnvironmentStatus,
   type LifecycleAction,
 } from './environment-state.js';
@@ -70,7 +71,7 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
    * Creates an environment from a template and starts it in the background (`creating` →
    * `provisioning` → (`installing` →) `running`). It runs on the named cluster, else on the
    * default cluster, else on the local runtime.
-   * @throws DomainException TEMPLATE_NOT_FOUND (404), CLUSTER_NOT_FOUND (404), TEMPLATE_UNAVAILABLE (422), PLAN_LIMIT_REACHED (422), ENVIRONMENT_NAME_TAKEN (409)
+   * @throws DomainException TEMPLATE_NOT_FOUND (404), CLUSTER_NOT_FOUND (404), TEMPLATE_UNAVAILABLE (422), NO_RUNTIME (422), PLAN_LIMIT_REACHED (422), ENVIRONMENT_NAME_TAKEN (409)
    */
   async create(user: AuthUser, input: CreateEnvironmentDto): Promise<EnvironmentDto> {
     const template = await this.templates.getEntity(input.templateId);
@@ -126,14 +127,15 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
 
   /** @throws DomainException ENVIRONMENT_NOT_FOUND (404), ENVIRONMENT_NAME_TAKEN (409) */
   async rename(userId: string, id: string, name: string): Promise<EnvironmentDto> {
-    const env = await this.getOwned(userId, id);
+    let renamed: EnvironmentEntity | null;
     try {
-      await this.environments.rename(env.id, name);
+      renamed = await this.environments.renameOwned(userId, id, name);
     } catch (error) {
       if (violatedUniqueConstraint(error) === 'uq_environments_user_name') throw this.nameTaken(name);
       throw error;
     }
-    return this.get(userId, id);
+    if (!renamed) throw new DomainException(ErrorCode.ENVIRONMENT_NOT_FOUND, 'Environment not found');
+    return toEnvironmentDto(renamed);
   }
 
   /**
@@ -144,11 +146,13 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
    */
   async request(user: AuthUser, id: string, action: Exclude<LifecycleAction, 'delete'>): Promise<EnvironmentDto> {
     const env = await this.getOwned(user.id, id);
-    if (action === 'start' && canPerform(action, env.status)) await this.assertWithinPlan(user, env.resources, 0);
+    const allowed = canPerform(action, env.status);
+    if (action === 'start' && allowed) await this.assertWithinPlan(user, env.resources, 0);
     const from = allowedStatuses(action) ?? [];
-    const updated = canPerform(action, env.status) ? await this.environments.transition(env.id, from, statusOnRequest(action)) : null;
+    const updated = allowed ? await this.environments.transition(env.id, from, statusOnRequest(action)) : null;
     if (!updated) {
-      const current = (await this.environments.findById(env.id))?.status ?? env.status;
+      // Refused on the status just read, or it changed under the compare-and-set: read it again only then.
+      const current = allowed ? ((await this.environments.findById(env.id))?.status ?? env.status) : env.status;
       throw new DomainException(ErrorCode.INVALID_STATE, `Cannot ${action} an environment that is ${current} (allowed from: ${from.join(', ')})`, [
         { field: 'status', message: `is ${current}` },
       ]);
@@ -201,9 +205,9 @@ export class EnvironmentsService implements OnApplicationBootstrap, BeforeApplic
 
   /** Finishes what a previous server process left in flight, and listens to running environments' runtimes. */
   async onApplicationBootstrap(): Promise<void> {
-    for (const env of await this.environments.findByStatuses(['running', 'installing'])) void this.monitor(env);
-    const pending = await this.environments.findByStatuses(['creating', 'provisioning', 'installing', 'restarting', 'stopping', 'terminating']);
-    for (const env of pending) {
+    const found = await this.environments.findByStatuses(['running', ...TRANSITIONAL_STATUSES]);
+    for (const env of found) if (env.status === 'running' || env.status === 'installing') void this.monitor(env);
+    for (const env of found.filter((candidate) => TRANSITIONAL_STATUSES.has(candidate.status))) {
       this.logger.log(`resuming ${env.status} of environment ${env.id}`);
       if (env.status === 'terminating') void this.queue.enqueue(env.id, (signal) => this.destroy(env, signal), { preempt: true });
       else if (env.status === 'stopping') void this.queue.enqueue(env.id, (signal) => this.bringDown(env, signal));
