@@ -116,11 +116,6 @@ export class ClusterWatch {
     return this.pods.synced && this.statefulSets.synced;
   }
 
-  /** The last failure of either informer, translated (undefined once both work again). */
-  get lastError(): Error | undefined {
-    return this.pods.lastError ?? this.statefulSets.lastError;
-  }
-
   /**
    * Starts the watch if needed and resolves once both informers have listed.
    * @throws KubeApiError when a first list is refused with 401 Unauthorized or 403 Forbidden
@@ -207,7 +202,6 @@ class ObservedWatch extends Watch {
 /** One ListWatch with its restarts and staleness guard. */
 class ResourceInformer<T extends KubernetesObject> {
   synced = false;
-  lastError?: Error;
 
   private readonly watch: ObservedWatch;
   private readonly listWatch: ListWatch<T>;
@@ -284,7 +278,6 @@ class ResourceInformer<T extends KubernetesObject> {
   private active(): void {
     this.lastActivity = Date.now();
     this.failures = 0;
-    this.lastError = undefined;
   }
 
   private failed(error: unknown): void {
@@ -296,7 +289,6 @@ class ResourceInformer<T extends KubernetesObject> {
       return;
     }
     const translated = translateKubeError(error, `watch ${this.kind}s (${this.settings.labelSelector})`);
-    this.lastError = translated;
     this.failures += 1;
     const delay = Math.min(this.settings.restartDelayMs * 2 ** (this.failures - 1), this.settings.maxRestartDelayMs);
     this.settings.logger?.warn(`${translated.message}; restarting in ${delay} ms`);

@@ -47,9 +47,6 @@ import {
 import { PerKeyQueue } from '../per-key-queue.js';
 import { observedState, type ObservedState } from './kubernetes-state.js';
 
-export { FAILURE_REASONS, observedState, podFailure, type ObservedState } from './kubernetes-state.js';
-export { KUBERNETES_RBAC_RULES, kubernetesRbacRules } from '@devpocket/kubernetes';
-
 /** Where the driver's log lines go; `console` fits, and so does a Nest `Logger`. */
 export interface KubernetesRuntimeLogger {
   log(message: string): void;
