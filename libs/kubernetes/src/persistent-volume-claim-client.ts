@@ -1,48 +1,29 @@
 import { CoreV1Api, type KubeConfig, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { createOrAdopt, deleteIfExists, readIfExists, type Adopted } from './create-or-adopt.js';
-import { kubeCall } from './errors.js';
+import { NamespacedObjectClient } from './namespaced-object-client.js';
 import type { RbacRule } from './rbac.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, requestOptions, type KubeClientOptions } from './request-options.js';
+import { requestOptions, type KubeClientOptions } from './request-options.js';
 
-/**
- * PersistentVolumeClaims (core/v1): read, create-or-adopt, delete.
- * Every method throws KubeApiError / KubeConnectionError (see translateKubeError).
- */
-export class PersistentVolumeClaimClient {
+/** PersistentVolumeClaims (core/v1): read, create-or-adopt (an adopted claim keeps its size), delete. */
+export class PersistentVolumeClaimClient extends NamespacedObjectClient<V1PersistentVolumeClaim> {
   /** The RBAC this class needs: exactly the calls below. */
   static readonly rbac: readonly RbacRule[] = [{ apiGroup: '', resource: 'persistentvolumeclaims', verbs: ['get', 'create', 'delete'] }];
 
   private readonly api: CoreV1Api;
-  private readonly timeoutMs: number;
 
   constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
+    super('PersistentVolumeClaim', options);
     this.api = kubeConfig.makeApiClient(CoreV1Api);
-    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
-  /** GET …/persistentvolumeclaims/{name}; undefined on 404. */
-  get(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
-    return readIfExists(() => this.read(namespace, name));
+  protected readObject(namespace: string, name: string): Promise<V1PersistentVolumeClaim> {
+    return this.api.readNamespacedPersistentVolumeClaim({ namespace, name }, requestOptions(this.timeoutMs));
   }
 
-  /** POST …/persistentvolumeclaims in the manifest's namespace; on 409 AlreadyExists the existing one is returned (its size is not changed). */
-  createOrAdopt(manifest: V1PersistentVolumeClaim): Promise<Adopted<V1PersistentVolumeClaim>> {
-    const namespace = manifest.metadata?.namespace ?? '';
-    const name = manifest.metadata?.name ?? '';
-    return createOrAdopt(
-      () => kubeCall(`create PersistentVolumeClaim ${namespace}/${name}`, () => this.api.createNamespacedPersistentVolumeClaim({ namespace, body: manifest }, requestOptions(this.timeoutMs))),
-      () => this.read(namespace, name),
-    );
+  protected createObject(namespace: string, body: V1PersistentVolumeClaim): Promise<V1PersistentVolumeClaim> {
+    return this.api.createNamespacedPersistentVolumeClaim({ namespace, body }, requestOptions(this.timeoutMs));
   }
 
-  /** DELETE …/persistentvolumeclaims/{name}; false when it was already gone (404). */
-  deleteIfExists(namespace: string, name: string): Promise<boolean> {
-    return deleteIfExists(() =>
-      kubeCall(`delete PersistentVolumeClaim ${namespace}/${name}`, () => this.api.deleteNamespacedPersistentVolumeClaim({ namespace, name }, requestOptions(this.timeoutMs))),
-    );
-  }
-
-  private read(namespace: string, name: string): Promise<V1PersistentVolumeClaim> {
-    return kubeCall(`read PersistentVolumeClaim ${namespace}/${name}`, () => this.api.readNamespacedPersistentVolumeClaim({ namespace, name }, requestOptions(this.timeoutMs)));
+  protected deleteObject(namespace: string, name: string): Promise<unknown> {
+    return this.api.deleteNamespacedPersistentVolumeClaim({ namespace, name }, requestOptions(this.timeoutMs));
   }
 }
