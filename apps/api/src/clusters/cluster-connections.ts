@@ -4,7 +4,7 @@ import { KubernetesRuntime } from '@devpocket/runtime';
 import { AppConfig } from '../config/app-config.js';
 import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { SecretBox } from '../common/secret-box.js';
-import type { ClusterStatus } from './cluster.entity.js';
+import type { ClusterEntity, ClusterStatus } from './cluster.entity.js';
 import { ClustersRepository } from './clusters.repository.js';
 
 /** The sealing context of a cluster's kubeconfig: a ciphertext cannot be moved to another row. */
@@ -63,8 +63,8 @@ export class ClusterConnections implements OnApplicationShutdown {
   }
 
   /** Reaches the cluster's API server (GET /version) and classifies the outcome. */
-  async check(clusterId: string): Promise<ClusterCheck> {
-    const kubeConfig = await this.kubeConfigOf(clusterId);
+  async check(cluster: ClusterEntity): Promise<ClusterCheck> {
+    const kubeConfig = this.kubeConfigFrom(cluster);
     try {
       const version = await new ClusterProbe(kubeConfig).getVersion();
       return { status: 'connected', version: version.gitVersion };
@@ -86,14 +86,14 @@ export class ClusterConnections implements OnApplicationShutdown {
     await Promise.all([...this.runtimes.keys()].map((id) => this.forget(id)));
   }
 
-  private async kubeConfigOf(clusterId: string) {
-    const cluster = await this.clusters.findById(clusterId);
-    if (!cluster) throw new DomainException(ErrorCode.CLUSTER_NOT_FOUND, 'Cluster not found');
+  private kubeConfigFrom(cluster: ClusterEntity) {
     return loadKubeConfig(this.box.decrypt(cluster.kubeconfigSealed, kubeconfigContext(cluster.id)), cluster.context ?? undefined);
   }
 
   private async build(clusterId: string): Promise<KubernetesRuntime> {
-    const kubeConfig = await this.kubeConfigOf(clusterId);
+    const cluster = await this.clusters.findById(clusterId);
+    if (!cluster) throw new DomainException(ErrorCode.CLUSTER_NOT_FOUND, 'Cluster not found');
+    const kubeConfig = this.kubeConfigFrom(cluster);
     this.logger.log(`connecting to cluster ${clusterId}`);
     return new KubernetesRuntime({ kubeConfig, clusterId, storageClassName: this.config.KUBERNETES_STORAGE_CLASS, logger: this.logger });
   }

@@ -6,7 +6,7 @@ import { DomainException, ErrorCode } from '../common/domain.exception.js';
 import { violatedForeignKey, violatedUniqueConstraint } from '../common/postgres-errors.js';
 import { SecretBox } from '../common/secret-box.js';
 import type { Page, PageQueryDto } from '../common/validation.js';
-import { ClusterConnections, kubeconfigContext, type ClusterCheck } from './cluster-connections.js';
+import { ClusterConnections, kubeconfigContext } from './cluster-connections.js';
 import type { ClusterEntity } from './cluster.entity.js';
 import { ClustersRepository } from './clusters.repository.js';
 import {
@@ -54,8 +54,7 @@ export class ClustersService {
     }
     this.logger.log(`cluster ${cluster.id} (${cluster.name}, ${server}) registered`);
     await this.audit.record({ action: 'cluster.registered', actorUserId: actorId, targetType: 'cluster', targetId: cluster.id, details: { name: cluster.name, server } });
-    await this.check(cluster);
-    return toClusterDto((await this.clusters.findById(cluster.id)) ?? cluster);
+    return toClusterDto(await this.check(cluster));
   }
 
   /** Admins see every cluster; other users the default one and those granted to them. A page of them, by name. */
@@ -104,11 +103,9 @@ export class ClustersService {
     } catch (error) {
       throw this.translateWriteError(error, input.name ?? cluster.name);
     }
-    if (reconnect) {
-      await this.connections.forget(id);
-      await this.check(await this.getExisting(id));
-    }
-    return toClusterDto(await this.getExisting(id));
+    if (reconnect) await this.connections.forget(id);
+    const updated = await this.getExisting(id);
+    return toClusterDto(reconnect ? await this.check(updated) : updated);
   }
 
   /** @throws DomainException CLUSTER_NOT_FOUND (404), CLUSTER_IN_USE (409) while environments run on it */
@@ -125,8 +122,7 @@ export class ClustersService {
 
   /** Reaches the API server now and records the outcome. @throws DomainException CLUSTER_NOT_FOUND (404) */
   async verify(id: string): Promise<ClusterHealthDto> {
-    await this.check(await this.getExisting(id));
-    return toClusterHealthDto(await this.getExisting(id));
+    return toClusterHealthDto(await this.check(await this.getExisting(id)));
   }
 
   /** The outcome of the last check. @throws DomainException CLUSTER_NOT_FOUND (404) */
@@ -157,15 +153,17 @@ export class ClustersService {
     return cluster;
   }
 
-  private async check(cluster: ClusterEntity): Promise<ClusterCheck> {
-    const result = await this.connections.check(cluster.id);
-    await this.clusters.update(cluster.id, {
+  /** Reaches the cluster's API server, records the outcome, and returns the cluster with it. */
+  private async check(cluster: ClusterEntity): Promise<ClusterEntity> {
+    const result = await this.connections.check(cluster);
+    const outcome = {
       status: result.status,
       serverVersion: result.version ?? cluster.serverVersion,
       lastError: result.error ?? null,
       lastCheckedAt: this.clock.now(),
-    });
-    return result;
+    };
+    await this.clusters.update(cluster.id, outcome);
+    return { ...cluster, ...outcome };
   }
 
   private translateWriteError(error: unknown, name: string): unknown {
