@@ -9,7 +9,7 @@ import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard, RolesGuard } from './authenticated.decorator.js';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, JwtStrategy } from './jwt.strategy.js';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_VERIFY, JwtStrategy } from './jwt.strategy.js';
 import { PasswordHasher } from './password-hasher.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { RefreshTokensRepository } from './refresh-tokens.repository.js';
@@ -27,7 +27,7 @@ import { RefreshTokensRepository } from './refresh-tokens.repository.js';
       useFactory: (config: AppConfig, secrets: ServerSecrets) => ({
         secret: secrets.jwtKey,
         signOptions: { algorithm: 'HS256', expiresIn: config.JWT_ACCESS_TTL, audience: ACCESS_TOKEN_AUDIENCE, issuer: ACCESS_TOKEN_ISSUER },
-        verifyOptions: { algorithms: ['HS256'], audience: ACCESS_TOKEN_AUDIENCE, issuer: ACCESS_TOKEN_ISSUER },
+        verifyOptions: ACCESS_TOKEN_VERIFY,
       }),
     }),
   ],

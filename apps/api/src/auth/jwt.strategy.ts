@@ -10,6 +10,13 @@ export const ACCESS_TOKEN_AUDIENCE = 'devpocket-api';
 export const ACCESS_TOKEN_ISSUER = 'devpocket';
 
 /**
+ * How every access token is verified, by the HTTP strategy here and by the sockets'
+ * AuthService.authenticate alike: HS256 only (no `alg: none`, no algorithm confusion), audience
+ * and issuer checked.
+ */
+export const ACCESS_TOKEN_VERIFY = { algorithms: ['HS256' as const], audience: ACCESS_TOKEN_AUDIENCE, issuer: ACCESS_TOKEN_ISSUER };
+
+/**
  * passport-jwt strategy for `Authorization: Bearer <accessToken>`: HS256 only (no `alg: none`,
  * no algorithm confusion), audience and issuer checked, then the live account loaded.
  */
@@ -23,9 +30,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       // passport-jwt hands the key to jsonwebtoken, which takes a KeyObject; its typings say string | Buffer.
       secretOrKey: secrets.jwtKey as unknown as Buffer,
-      algorithms: ['HS256'],
-      audience: ACCESS_TOKEN_AUDIENCE,
-      issuer: ACCESS_TOKEN_ISSUER,
+      ...ACCESS_TOKEN_VERIFY,
       ignoreExpiration: false,
     });
   }
