@@ -105,6 +105,13 @@ describe('Rate limits', () => {
       expect((await register()).status).toBe(409);
       expectRateLimited(await register());
     });
+
+    it('limits password-reset requests for one email from one IP like sign-ins', async () => {
+      const dave = uniqueName('dave');
+      const forgot = () => requestFrom('127.0.0.5', 'POST', `${app.api}/auth/password/forgot`, { email: `${dave}@example.com` });
+      for (let i = 0; i < 3; i += 1) expect((await forgot()).status).toBe(202);
+      expectRateLimited(await forgot());
+    });
   });
 
   describe('over the whole API, with helmet headers and CORS', () => {

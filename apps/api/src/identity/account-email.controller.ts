@@ -5,6 +5,7 @@ import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import { ForgotPasswordAcceptedDto, ForgotPasswordDto, ResetPasswordDto, VerifyEmailDto } from './dto/identity.dto.js';
 import { EmailVerificationService } from './email-verification.service.js';
 import { PasswordResetService } from './password-reset.service.js';
+import { AuthRateLimited } from '../rate-limits/rate-limit.guard.js';
 
 const FORGOT_ANSWER: ForgotPasswordAcceptedDto = { message: 'If an account uses this email, a link to reset its password has been sent' };
 
@@ -33,6 +34,8 @@ export class AccountEmailController {
   }
 
   @Post('password/forgot')
+  // Limited like sign-in (per IP, and per IP and email), so it cannot flood a mailbox.
+  @AuthRateLimited()
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiAcceptedResponse({ type: ForgotPasswordAcceptedDto, description: 'The same answer whether or not an account uses the email' })
   forgotPassword(@Body() body: ForgotPasswordDto): ForgotPasswordAcceptedDto {
