@@ -35,7 +35,7 @@ export class UsersController {
   @Get('me/stats')
   @ApiOkResponse({ type: UserStatsDto })
   stats(@CurrentUser() user: AuthUser): Promise<UserStatsDto> {
-    return this.users.stats(user.id);
+    return this.users.stats(user);
   }
 
   @Delete('me')

@@ -1,3 +1,4 @@
+import type { AuthUser } from '../auth/auth-user.js';
 import { Injectable } from '@nestjs/common';
 import { AuthService } from '../auth/auth.service.js';
 import { PasswordHasher } from '../auth/password-hasher.js';
@@ -56,15 +57,11 @@ export class UsersService {
   }
 
   /** The user's environments by status, terminal use, and the plan's limits. */
-  async stats(userId: string): Promise<UserStatsDto> {
-    const user = await this.users.findById(userId);
-    if (!user) throw new DomainException(ErrorCode.USER_NOT_FOUND, 'Account not found');
+  async stats(user: AuthUser): Promise<UserStatsDto> {
+    // The plan as the guard loaded it with the account, for this request.
     const limits = this.plans.of(user.plan);
-    return {
-      environments: await this.environments.countByStatus(userId),
-      terminal: await this.users.terminalUsage(userId),
-      plan: { name: user.plan, maxEnvironments: limits.maxEnvironments, maxResources: { ...limits.maxResources } },
-    };
+    const [environments, terminal] = await Promise.all([this.environments.countByStatus(user.id), this.users.terminalUsage(user.id)]);
+    return { environments, terminal, plan: { name: user.plan, maxEnvironments: limits.maxEnvironments, maxResources: { ...limits.maxResources } } };
   }
 
   /** Deletes the account: its environments are destroyed first (shells, files), then the row and its tokens. */
