@@ -1,20 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { createRunningEnvironment, registerUser, request, startTestServer, type JsonResponse, type TestServer } from '../support/server.js';
+import { createRunningEnvironment, registerUser, request, startTestServer, type JsonResponse, type TestServer, expectError } from '../support/server.js';
 import { SocketTerminal, WsTerminal, closeAll } from '../support/terminal-clients.js';
 
 const KEY = /^dpk_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$/;
 const LISTED_FIELDS = ['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'prefix', 'scopes', 'usage'];
 
 /** The error body of API.md, nothing more. */
-function expectError(response: JsonResponse, status: number, code: string): void {
-  expect(response.status).toBe(status);
-  expect(response.body).toMatchObject({ statusCode: status, code });
-  expect(typeof response.body.message).toBe('string');
-  for (const key of Object.keys(response.body)) expect(['statusCode', 'code', 'message', 'details']).toContain(key);
-}
-
 describe('API keys (/users/me/api-keys)', () => {
   let server: TestServer;
   let db: pg.Client;

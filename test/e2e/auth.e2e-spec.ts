@@ -5,17 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { startServer, type RunningServer } from '../../apps/api/src/bootstrap.js';
-import { createRunningEnvironment, registerUser, request, startTestServer, testConfig, type JsonResponse, type TestServer } from '../support/server.js';
+import { createRunningEnvironment, registerUser, request, startTestServer, testConfig, type JsonResponse, type TestServer, expectError, uniqueName } from '../support/server.js';
 
 const USER_FIELDS = ['createdAt', 'email', 'emailVerified', 'fullName', 'id', 'plan', 'role', 'username'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PASSWORD = 'correct horse battery';
 
 /** A unique name for an account of this file. */
-function uniqueName(prefix: string): string {
-  return `${prefix}${randomBytes(4).toString('hex')}`;
-}
-
 /** Asserts the AuthResult of API.md and that nothing secret leaks in it. */
 function expectAuthResult(response: JsonResponse, password: string): void {
   expect(Object.keys(response.body).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'tokenType', 'user']);
@@ -33,13 +29,6 @@ function expectAuthResult(response: JsonResponse, password: string): void {
 }
 
 /** The error body of API.md, nothing more. */
-function expectError(response: JsonResponse, status: number, code: string): void {
-  expect(response.status).toBe(status);
-  expect(response.body).toMatchObject({ statusCode: status, code });
-  expect(typeof response.body.message).toBe('string');
-  for (const key of Object.keys(response.body)) expect(['statusCode', 'code', 'message', 'details']).toContain(key);
-}
-
 function base64url(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }

@@ -4,22 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { registerUser, request, startTestServer, type JsonResponse, type TestServer } from '../support/server.js';
+import { registerUser, request, startTestServer, type JsonResponse, type TestServer, expectErrorCode, uniqueName } from '../support/server.js';
 
 /** One message as the SMTP server received it. */
 interface ReceivedMail {
   to: string[];
   raw: string;
-}
-
-function uniqueName(prefix: string): string {
-  return `${prefix}${randomBytes(4).toString('hex')}`;
-}
-
-function expectError(response: JsonResponse, status: number, code: string): void {
-  expect(response.status).toBe(status);
-  expect(response.body).toMatchObject({ statusCode: status, code });
-  expect(typeof response.body.message).toBe('string');
 }
 
 /** The decoded text body of a raw single-part message (7bit or quoted-printable, RFC 2045 §6.7). */
@@ -108,26 +98,26 @@ describe('Account email', () => {
 
       expect((await request('POST', `${app.api}/auth/verify-email`, { body: { token } })).status).toBe(204);
       expect((await me(user.accessToken)).body.emailVerified).toBe(true);
-      expectError(await request('POST', `${app.api}/auth/verify-email`, { body: { token } }), 400, 'INVALID_EMAIL_TOKEN');
+      expectErrorCode(await request('POST', `${app.api}/auth/verify-email`, { body: { token } }), 400, 'INVALID_EMAIL_TOKEN');
     });
 
     it('refuses an unknown token and an expired one with 400 INVALID_EMAIL_TOKEN', async () => {
-      expectError(await request('POST', `${app.api}/auth/verify-email`, { body: { token: randomBytes(32).toString('base64url') } }), 400, 'INVALID_EMAIL_TOKEN');
+      expectErrorCode(await request('POST', `${app.api}/auth/verify-email`, { body: { token: randomBytes(32).toString('base64url') } }), 400, 'INVALID_EMAIL_TOKEN');
       const user = await registerUser(app.api, uniqueName('late'));
       const token = await mailedToken(user.user.email, '/verify-email');
       await db.query(`UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [sha256(token)]);
-      expectError(await request('POST', `${app.api}/auth/verify-email`, { body: { token } }), 400, 'INVALID_EMAIL_TOKEN');
+      expectErrorCode(await request('POST', `${app.api}/auth/verify-email`, { body: { token } }), 400, 'INVALID_EMAIL_TOKEN');
       expect((await me(user.accessToken)).body.emailVerified).toBe(false);
     });
 
     it('mails a new link on resend-verification (signed in only); the earlier link stops working', async () => {
       const user = await registerUser(app.api, uniqueName('resend'));
       const first = await mailedToken(user.user.email, '/verify-email');
-      expectError(await request('POST', `${app.api}/auth/resend-verification`), 401, 'UNAUTHORIZED');
+      expectErrorCode(await request('POST', `${app.api}/auth/resend-verification`), 401, 'UNAUTHORIZED');
       expect((await request('POST', `${app.api}/auth/resend-verification`, { token: user.accessToken })).status).toBe(204);
       const second = await mailedToken(user.user.email, '/verify-email');
       expect(second).not.toBe(first);
-      expectError(await request('POST', `${app.api}/auth/verify-email`, { body: { token: first } }), 400, 'INVALID_EMAIL_TOKEN');
+      expectErrorCode(await request('POST', `${app.api}/auth/verify-email`, { body: { token: first } }), 400, 'INVALID_EMAIL_TOKEN');
       expect((await request('POST', `${app.api}/auth/verify-email`, { body: { token: second } })).status).toBe(204);
       expect((await me(user.accessToken)).body.emailVerified).toBe(true);
     });
@@ -153,15 +143,15 @@ describe('Account email', () => {
       expect((await request('POST', `${app.api}/auth/password/forgot`, { body: { email: user.user.email } })).status).toBe(202);
       const token = await mailedToken(user.user.email, '/reset-password');
       // A reset token is not a verification token.
-      expectError(await request('POST', `${app.api}/auth/verify-email`, { body: { token } }), 400, 'INVALID_EMAIL_TOKEN');
+      expectErrorCode(await request('POST', `${app.api}/auth/verify-email`, { body: { token } }), 400, 'INVALID_EMAIL_TOKEN');
 
       const newPassword = 'a brand new passphrase';
       expect((await request('POST', `${app.api}/auth/password/reset`, { body: { token, password: newPassword } })).status).toBe(204);
       expect(await login(user.user.email, user.password)).toBe(401);
       expect(await login(user.user.email, newPassword)).toBe(200);
-      expectError(await request('POST', `${app.api}/auth/refresh`, { body: { refreshToken: user.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN');
+      expectErrorCode(await request('POST', `${app.api}/auth/refresh`, { body: { refreshToken: user.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN');
       expect((await me(user.accessToken)).status).toBe(401);
-      expectError(await request('POST', `${app.api}/auth/password/reset`, { body: { token, password: 'yet another passphrase' } }), 400, 'INVALID_EMAIL_TOKEN');
+      expectErrorCode(await request('POST', `${app.api}/auth/password/reset`, { body: { token, password: 'yet another passphrase' } }), 400, 'INVALID_EMAIL_TOKEN');
       expect(await login(user.user.email, newPassword)).toBe(200);
     });
 
@@ -171,12 +161,12 @@ describe('Account email', () => {
       await request('POST', `${app.api}/auth/password/forgot`, { body: { email: user.user.email } });
       const token = await mailedToken(user.user.email, '/reset-password');
       await db.query(`UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [sha256(token)]);
-      expectError(await request('POST', `${app.api}/auth/password/reset`, { body: { token, password: 'too late passphrase' } }), 400, 'INVALID_EMAIL_TOKEN');
+      expectErrorCode(await request('POST', `${app.api}/auth/password/reset`, { body: { token, password: 'too late passphrase' } }), 400, 'INVALID_EMAIL_TOKEN');
       expect(await login(user.user.email, user.password)).toBe(200);
     });
 
     it('refuses a new password that is too short with 400 VALIDATION_FAILED', async () => {
-      expectError(await request('POST', `${app.api}/auth/password/reset`, { body: { token: 'whatever', password: 'short' } }), 400, 'VALIDATION_FAILED');
+      expectErrorCode(await request('POST', `${app.api}/auth/password/reset`, { body: { token: 'whatever', password: 'short' } }), 400, 'VALIDATION_FAILED');
     });
   });
 });

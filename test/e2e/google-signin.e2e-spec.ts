@@ -1,24 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { OAuth2Server } from 'oauth2-mock-server';
 import pg from 'pg';
-import { registerUser, request, startTestServer, type JsonResponse, type TestServer } from '../support/server.js';
+import { registerUser, request, startTestServer, type JsonResponse, type TestServer, expectErrorCode, uniqueName } from '../support/server.js';
 
 const CLIENT_ID = 'devpocket-e2e.apps.googleusercontent.com';
 const CLIENT_SECRET = 'e2e-client-secret';
 
 /** The claims of an ID token Google would issue for `claims.sub`, overridable claim by claim. */
 type Claims = Record<string, unknown>;
-
-function uniqueName(prefix: string): string {
-  return `${prefix}${randomBytes(4).toString('hex')}`;
-}
-
-function expectError(response: JsonResponse, status: number, code: string): void {
-  expect(response.status).toBe(status);
-  expect(response.body).toMatchObject({ statusCode: status, code });
-  expect(typeof response.body.message).toBe('string');
-}
 
 describe('Google sign-in', () => {
   let google: OAuth2Server;
@@ -107,7 +96,7 @@ describe('Google sign-in', () => {
       const owner = await registerUser(app.api, uniqueName('owner'));
       const subject = uniqueName('sub-');
       const response = await signIn(await idToken({ sub: subject, email: owner.user.email, email_verified: false }));
-      expectError(response, 409, 'GOOGLE_EMAIL_UNVERIFIED');
+      expectErrorCode(response, 409, 'GOOGLE_EMAIL_UNVERIFIED');
       expect(await identityCount(subject)).toBe(0);
       expect((await request('POST', `${app.api}/auth/login`, { body: { email: owner.user.email, password: owner.password } })).status).toBe(200);
     });
@@ -140,43 +129,43 @@ describe('Google sign-in', () => {
     it('refuses a token signed by another key under the same kid with 401 INVALID_ID_TOKEN', async () => {
       const trustedKid = google.issuer.keys.get()?.kid as string;
       const subject = uniqueName('sub-');
-      expectError(await signIn(await idToken({ sub: subject, email: `${subject}@example.com` }, await forger(trustedKid))), 401, 'INVALID_ID_TOKEN');
+      expectErrorCode(await signIn(await idToken({ sub: subject, email: `${subject}@example.com` }, await forger(trustedKid))), 401, 'INVALID_ID_TOKEN');
       expect(await identityCount(subject)).toBe(0);
     });
 
     it('refuses a token signed by an unknown key with 401 INVALID_ID_TOKEN', async () => {
       const subject = uniqueName('sub-');
-      expectError(await signIn(await idToken({ sub: subject, email: `${subject}@example.com` }, await forger())), 401, 'INVALID_ID_TOKEN');
+      expectErrorCode(await signIn(await idToken({ sub: subject, email: `${subject}@example.com` }, await forger())), 401, 'INVALID_ID_TOKEN');
     });
 
     it('refuses an expired token with 401 INVALID_ID_TOKEN', async () => {
       const now = Math.floor(Date.now() / 1000);
       const subject = uniqueName('sub-');
       const token = await idToken({ sub: subject, email: `${subject}@example.com`, iat: now - 7200, nbf: now - 7200, exp: now - 3600 });
-      expectError(await signIn(token), 401, 'INVALID_ID_TOKEN');
+      expectErrorCode(await signIn(token), 401, 'INVALID_ID_TOKEN');
       expect(await identityCount(subject)).toBe(0);
     });
 
     it('refuses a token for another audience with 401 INVALID_ID_TOKEN', async () => {
       const subject = uniqueName('sub-');
-      expectError(await signIn(await idToken({ sub: subject, email: `${subject}@example.com`, aud: 'someone-else.apps.googleusercontent.com' })), 401, 'INVALID_ID_TOKEN');
+      expectErrorCode(await signIn(await idToken({ sub: subject, email: `${subject}@example.com`, aud: 'someone-else.apps.googleusercontent.com' })), 401, 'INVALID_ID_TOKEN');
     });
 
     it('refuses a token from another issuer with 401 INVALID_ID_TOKEN', async () => {
       const subject = uniqueName('sub-');
-      expectError(await signIn(await idToken({ sub: subject, email: `${subject}@example.com`, iss: 'https://accounts.evil.example' })), 401, 'INVALID_ID_TOKEN');
+      expectErrorCode(await signIn(await idToken({ sub: subject, email: `${subject}@example.com`, iss: 'https://accounts.evil.example' })), 401, 'INVALID_ID_TOKEN');
     });
 
     it('refuses an unsigned token and a token that is not a JWT with 401 INVALID_ID_TOKEN', async () => {
       const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
       const now = Math.floor(Date.now() / 1000);
       const unsigned = `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ iss: google.issuer.url, aud: CLIENT_ID, sub: 'x', email: 'x@example.com', exp: now + 600 })}.`;
-      expectError(await signIn(unsigned), 401, 'INVALID_ID_TOKEN');
-      expectError(await signIn('not-a-jwt'), 401, 'INVALID_ID_TOKEN');
+      expectErrorCode(await signIn(unsigned), 401, 'INVALID_ID_TOKEN');
+      expectErrorCode(await signIn('not-a-jwt'), 401, 'INVALID_ID_TOKEN');
     });
 
     it('refuses a body without idToken with 400 VALIDATION_FAILED', async () => {
-      expectError(await request('POST', `${app.api}/auth/google`, { body: {} }), 400, 'VALIDATION_FAILED');
+      expectErrorCode(await request('POST', `${app.api}/auth/google`, { body: {} }), 400, 'VALIDATION_FAILED');
     });
   });
 
@@ -235,16 +224,16 @@ describe('Google sign-in', () => {
         userinfo.body = { sub: uniqueName('websub-'), email: owner.user.email, email_verified: false };
       });
       const { callback, cookie } = await authorize();
-      expectError(await request('GET', callback, { headers: { cookie } }), 409, 'GOOGLE_EMAIL_UNVERIFIED');
+      expectErrorCode(await request('GET', callback, { headers: { cookie } }), 409, 'GOOGLE_EMAIL_UNVERIFIED');
     });
 
     it('refuses a callback without the state cookie of the browser that started (login CSRF) with 401', async () => {
       const { callback } = await authorize();
-      expectError(await request('GET', callback), 401, 'GOOGLE_SIGN_IN_FAILED');
+      expectErrorCode(await request('GET', callback), 401, 'GOOGLE_SIGN_IN_FAILED');
     });
 
     it('refuses a declined consent with 401 GOOGLE_SIGN_IN_FAILED', async () => {
-      expectError(await request('GET', `${app.api}/auth/google/callback?error=access_denied`), 401, 'GOOGLE_SIGN_IN_FAILED');
+      expectErrorCode(await request('GET', `${app.api}/auth/google/callback?error=access_denied`), 401, 'GOOGLE_SIGN_IN_FAILED');
     });
   });
 
@@ -262,11 +251,11 @@ describe('Google sign-in', () => {
     it('answers 404 GOOGLE_SIGN_IN_NOT_CONFIGURED on every Google route', async () => {
       const token = await idToken({ sub: 'someone', email: 'someone@example.com' });
       const posted = await request('POST', `${bare.api}/auth/google`, { body: { idToken: token } });
-      expectError(posted, 404, 'GOOGLE_SIGN_IN_NOT_CONFIGURED');
+      expectErrorCode(posted, 404, 'GOOGLE_SIGN_IN_NOT_CONFIGURED');
       expect(posted.body.message).toMatch(/not configured/);
-      expectError(await request('GET', `${bare.api}/auth/google`), 404, 'GOOGLE_SIGN_IN_NOT_CONFIGURED');
-      expectError(await request('GET', `${bare.api}/auth/google/callback?code=x&state=y`), 404, 'GOOGLE_SIGN_IN_NOT_CONFIGURED');
-      expectError(await request('GET', `${bare.api}/auth/google/callback`), 404, 'GOOGLE_SIGN_IN_NOT_CONFIGURED');
+      expectErrorCode(await request('GET', `${bare.api}/auth/google`), 404, 'GOOGLE_SIGN_IN_NOT_CONFIGURED');
+      expectErrorCode(await request('GET', `${bare.api}/auth/google/callback?code=x&state=y`), 404, 'GOOGLE_SIGN_IN_NOT_CONFIGURED');
+      expectErrorCode(await request('GET', `${bare.api}/auth/google/callback`), 404, 'GOOGLE_SIGN_IN_NOT_CONFIGURED');
     });
   });
 });

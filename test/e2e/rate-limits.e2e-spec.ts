@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { request, startTestServer, type JsonResponse, type TestServer } from '../support/server.js';
+import { request, startTestServer, type JsonResponse, type TestServer, uniqueName } from '../support/server.js';
 
 const PASSWORD = 'correct horse battery';
 /** The Redis the shared-storage tests use (DEVPOCKET_TEST_REDIS_URL, default the local one). */
@@ -41,10 +41,6 @@ function requestFrom(localAddress: string, method: string, url: string, body?: u
     outgoing.on('error', reject);
     outgoing.end(payload);
   });
-}
-
-function uniqueName(prefix: string): string {
-  return `${prefix}${randomBytes(4).toString('hex')}`;
 }
 
 /** A 429 in the API's error shape with a Retry-After in whole seconds within the minute window. */

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -102,8 +103,26 @@ export async function request<T = any>(
   return { status: response.status, headers: response.headers, body: parsed as T };
 }
 
+/** `prefix` and 8 random hex digits: a username or email local part no other test uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+/** Asserts an error answer of API.md: `status`, and a body `{statusCode, code, message}`. */
+export function expectErrorCode(response: JsonResponse, status: number, code: string): void {
+  expect(response.status).toBe(status);
+  expect(response.body).toMatchObject({ statusCode: status, code });
+  expect(typeof response.body.message).toBe('string');
+}
+
+/** {@link expectErrorCode}, and the body carries nothing but the fields of API.md's error shape. */
+export function expectError(response: JsonResponse, status: number, code: string): void {
+  expectErrorCode(response, status, code);
+  for (const key of Object.keys(response.body)) expect(['statusCode', 'code', 'message', 'details']).toContain(key);
+}
+
 /** Registers a fresh user with a unique email and username; returns its AuthResult. */
-export async function registerUser(api: string, name = `user${randomBytes(4).toString('hex')}`, password = 'correct horse battery'): Promise<{
+export async function registerUser(api: string, name = uniqueName('user'), password = 'correct horse battery'): Promise<{
   user: { id: string; email: string; username: string; role: string };
   accessToken: string;
   refreshToken: string;
